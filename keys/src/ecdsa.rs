@@ -159,20 +159,15 @@ pub fn stored_address(path: &Path) -> Result<Option<Address>, EcdsaKeystoreError
     Ok(json.get("address").and_then(Value::as_str).and_then(|text| text.parse().ok()))
 }
 
-/// Parses a hex private key (`0x` optional, surrounding whitespace ignored).
-pub fn signer_from_hex(text: &str) -> Result<PrivateKeySigner, EcdsaKeystoreError> {
-    let digits = Zeroizing::new(text.trim().trim_start_matches("0x").to_owned());
-    let bytes = Zeroizing::new(
-        hex::decode(digits.as_str())
-            .map_err(|err| EcdsaKeystoreError::InvalidSecret(format!("not hex: {err}")))?,
-    );
-    if bytes.len() != 32 {
+/// A signer from a raw 32-byte secp256k1 private key.
+pub fn signer_from_bytes(secret: &[u8]) -> Result<PrivateKeySigner, EcdsaKeystoreError> {
+    if secret.len() != 32 {
         return Err(EcdsaKeystoreError::InvalidSecret(format!(
             "{} bytes, expected 32",
-            bytes.len()
+            secret.len()
         )));
     }
-    PrivateKeySigner::from_slice(&bytes)
+    PrivateKeySigner::from_slice(secret)
         .map_err(|err| EcdsaKeystoreError::InvalidSecret(err.to_string()))
 }
 
@@ -269,17 +264,17 @@ mod tests {
     }
 
     #[test]
-    fn hex_secrets() {
-        let signer = signer_from_hex(
-            " 0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80\n",
-        )
-        .unwrap();
+    fn raw_secrets() {
+        let secret =
+            hex::decode("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
+                .unwrap();
+        let signer = signer_from_bytes(&secret).unwrap();
         // The first anvil development account.
         assert_eq!(
             signer.address(),
             "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse::<Address>().unwrap()
         );
-        assert!(signer_from_hex("0x00").is_err());
-        assert!(signer_from_hex(&"00".repeat(32)).is_err());
+        assert!(signer_from_bytes(&[0]).is_err());
+        assert!(signer_from_bytes(&[0; 32]).is_err());
     }
 }

@@ -6,6 +6,8 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use zeroize::Zeroizing;
+
 /// Why a key file could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -20,6 +22,36 @@ pub enum WriteError {
         /// What the OS said.
         source: io::Error,
     },
+}
+
+/// Why a raw secret file could not be read. The messages never quote the
+/// file's contents.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretFileError {
+    /// The file could not be read.
+    #[error("cannot read secret file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: io::Error,
+    },
+    /// The file does not hold one hex string (`0x` optional).
+    #[error("secret file {0} does not hold a single hex string")]
+    NotHex(PathBuf),
+}
+
+/// Reads a secret written as hex (`0x` optional, surrounding whitespace
+/// ignored). Everything read is wiped when dropped.
+pub fn read_secret_hex_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, SecretFileError> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|source| SecretFileError::Io { path: path.to_path_buf(), source })?,
+    );
+    let digits = text.trim();
+    let digits = digits.strip_prefix("0x").unwrap_or(digits);
+    // hex's own error quotes the offending character: keep it out.
+    hex::decode(digits).map(Zeroizing::new).map_err(|_| SecretFileError::NotHex(path.to_path_buf()))
 }
 
 /// Writes `contents` to a new file at `path` with mode 0600.
@@ -97,6 +129,17 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"first");
         // No temporary file is left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn secret_hex_errors_do_not_quote_the_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, "0xabcdzz\n").unwrap();
+        let message = read_secret_hex_file(&path).unwrap_err().to_string();
+        assert!(!message.contains("abcd"), "{message}");
+        std::fs::write(&path, " 0x0102\n").unwrap();
+        assert_eq!(read_secret_hex_file(&path).unwrap().as_slice(), &[1, 2]);
     }
 
     #[test]
