@@ -11,7 +11,7 @@ use eyre::{WrapErr, bail};
 
 use super::{
     KdfArg, KeyReport, KeyType, bls_file_name, decrypt_ecdsa, ecdsa_file_name, ensure_key_dir,
-    notice_pubkey_kind, print_reports, read_bls_keystore,
+    notice_pubkey_kind, parse_bls_keystore, print_reports, read_keystore_text,
 };
 use crate::password::PasswordArgs;
 
@@ -61,11 +61,10 @@ impl ImportArgs {
     }
 
     fn import_keystore(&self, source: &Path) -> eyre::Result<KeyReport> {
-        let text = std::fs::read_to_string(source)
-            .wrap_err_with(|| format!("cannot read keystore {}", source.display()))?;
+        let text = read_keystore_text(source)?;
         let (report, file_name) = match KeyFileKind::detect(&text) {
             Some(KeyFileKind::Bls) => {
-                let keystore = read_bls_keystore(source)?;
+                let keystore = parse_bls_keystore(&text, source)?;
                 let password = self.password.existing(&source.display().to_string())?;
                 let decrypted = keystore
                     .decrypt(&password)
@@ -80,7 +79,7 @@ impl ImportArgs {
                 (KeyReport::ecdsa(address, Path::new("")), ecdsa_file_name(address))
             }
             None => {
-                read_bls_keystore(source)?;
+                parse_bls_keystore(&text, source)?;
                 bail!("{} is not a keystore", source.display());
             }
         };

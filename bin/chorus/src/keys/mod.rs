@@ -198,10 +198,17 @@ fn ecdsa_file_name(address: alloy_primitives::Address) -> String {
     format!("ecdsa-{}.json", address.to_checksum(None))
 }
 
-/// Reads and checks a BLS keystore file, with the path in any error.
-fn read_bls_keystore(path: &Path) -> eyre::Result<Keystore> {
-    Keystore::from_file(path)
+/// Parses and checks the text of a BLS keystore file, with the path in any
+/// error. Callers read the file once, so what they check is what they use.
+fn parse_bls_keystore(text: &str, path: &Path) -> eyre::Result<Keystore> {
+    Keystore::from_json(text)
         .wrap_err_with(|| format!("{} is not a usable BLS keystore", path.display()))
+}
+
+/// Reads a keystore file's text, with the path in any error.
+fn read_keystore_text(path: &Path) -> eyre::Result<String> {
+    std::fs::read_to_string(path)
+        .wrap_err_with(|| format!("cannot read keystore {}", path.display()))
 }
 
 /// Decrypts an ECDSA keystore file, with the path in any error.

@@ -6,7 +6,10 @@ use chorus_keys::KeyFileKind;
 use clap::Args;
 use eyre::{WrapErr, bail};
 
-use super::{KeyReport, decrypt_ecdsa, notice_pubkey_kind, print_reports, read_bls_keystore};
+use super::{
+    KeyReport, decrypt_ecdsa, notice_pubkey_kind, parse_bls_keystore, print_reports,
+    read_keystore_text,
+};
 use crate::password::PasswordArgs;
 
 /// Arguments of `chorus keys show`.
@@ -31,11 +34,10 @@ impl ShowArgs {
     /// is derived from the secret, not copied from the file.
     pub fn run(self) -> eyre::Result<()> {
         let path = &self.keystore;
-        let text = std::fs::read_to_string(path)
-            .wrap_err_with(|| format!("cannot read keystore {}", path.display()))?;
+        let text = read_keystore_text(path)?;
         let report = match KeyFileKind::detect(&text) {
             Some(KeyFileKind::Bls) => {
-                let keystore = read_bls_keystore(path)?;
+                let keystore = parse_bls_keystore(&text, path)?;
                 let password = self.password.existing(&path.display().to_string())?;
                 let decrypted = keystore
                     .decrypt(&password)
@@ -60,7 +62,7 @@ impl ShowArgs {
             None => {
                 // Let the BLS parser name the exact problem (truncated,
                 // malformed, unknown version).
-                read_bls_keystore(path)?;
+                parse_bls_keystore(&text, path)?;
                 bail!("{} is not a keystore", path.display());
             }
         };
