@@ -3,15 +3,17 @@
 use std::path::{Path, PathBuf};
 
 use chorus_keys::{
-    KeyFileKind, bls::SecretKey, ecdsa, file::read_secret_hex_file, file::write_new_private_file,
+    bls::SecretKey,
+    ecdsa,
+    file::{read_secret_hex_file, write_new_private_file},
     keystore::Keystore,
 };
 use clap::{ArgGroup, Args};
 use eyre::{WrapErr, bail};
 
 use super::{
-    KdfArg, KeyReport, KeyType, bls_file_name, decrypt_ecdsa, ecdsa_file_name, ensure_key_dir,
-    notice_pubkey_kind, parse_bls_keystore, print_reports, read_keystore_text,
+    KdfArg, KeyReport, KeyType, OpenedKey, bls_file_name, ecdsa_file_name, ensure_key_dir,
+    open_keystore, print_reports,
 };
 use crate::password::PasswordArgs;
 
@@ -61,26 +63,15 @@ impl ImportArgs {
     }
 
     fn import_keystore(&self, source: &Path) -> eyre::Result<KeyReport> {
-        let text = read_keystore_text(source)?;
-        let (report, file_name) = match KeyFileKind::detect(&text) {
-            Some(KeyFileKind::Bls) => {
-                let keystore = parse_bls_keystore(&text, source)?;
-                let password = self.password.existing(&source.display().to_string())?;
-                let decrypted = keystore
-                    .decrypt(&password)
-                    .wrap_err_with(|| format!("cannot open BLS keystore {}", source.display()))?;
-                notice_pubkey_kind(decrypted.pubkey_kind, source);
-                let pubkey = decrypted.secret.public_key();
+        let (text, opened) = open_keystore(source, &self.password)?;
+        let (report, file_name) = match opened {
+            OpenedKey::Bls(secret) => {
+                let pubkey = secret.public_key();
                 (KeyReport::bls(&pubkey, Path::new("")), bls_file_name(&pubkey))
             }
-            Some(KeyFileKind::Ecdsa) => {
-                let password = self.password.existing(&source.display().to_string())?;
-                let address = decrypt_ecdsa(source, &password)?.address();
+            OpenedKey::Ecdsa(signer) => {
+                let address = signer.address();
                 (KeyReport::ecdsa(address, Path::new("")), ecdsa_file_name(address))
-            }
-            None => {
-                parse_bls_keystore(&text, source)?;
-                bail!("{} is not a keystore", source.display());
             }
         };
         ensure_key_dir(&self.dir)?;

@@ -7,19 +7,23 @@
 
 use std::path::{Path, PathBuf};
 
+use alloy_signer_local::PrivateKeySigner;
 use chorus_keys::{
-    bls::PublicKey,
+    KeyFileKind,
+    bls::{PublicKey, SecretKey},
     ecdsa,
     keystore::{Kdf, Keystore, PubkeyKind},
 };
 use clap::{Subcommand, ValueEnum};
-use eyre::WrapErr;
+use eyre::{WrapErr, bail};
 use serde::Serialize;
 
 mod generate;
 mod import;
 mod list;
 mod show;
+
+use crate::password::PasswordArgs;
 
 pub use generate::GenerateArgs;
 pub use import::{ImportArgs, SECRET_FILE_FLAG};
@@ -198,24 +202,52 @@ fn ecdsa_file_name(address: alloy_primitives::Address) -> String {
     format!("ecdsa-{}.json", address.to_checksum(None))
 }
 
-/// Parses and checks the text of a BLS keystore file, with the path in any
-/// error. Callers read the file once, so what they check is what they use.
-fn parse_bls_keystore(text: &str, path: &Path) -> eyre::Result<Keystore> {
-    Keystore::from_json(text)
-        .wrap_err_with(|| format!("{} is not a usable BLS keystore", path.display()))
+/// A keystore file opened with its password.
+enum OpenedKey {
+    /// A BLS secret.
+    Bls(SecretKey),
+    /// An Ethereum key.
+    Ecdsa(PrivateKeySigner),
 }
 
-/// Reads a keystore file's text, with the path in any error.
-fn read_keystore_text(path: &Path) -> eyre::Result<String> {
-    std::fs::read_to_string(path)
-        .wrap_err_with(|| format!("cannot read keystore {}", path.display()))
+/// Reads a keystore file of either kind once, checks it, asks for its
+/// password and decrypts it. Returns the file's text with the key, so that
+/// what a caller copies is exactly what was verified.
+fn open_keystore(path: &Path, password: &PasswordArgs) -> eyre::Result<(String, OpenedKey)> {
+    let text = std::fs::read_to_string(path)
+        .wrap_err_with(|| format!("cannot read keystore {}", path.display()))?;
+    let parse_bls = |text: &str| {
+        Keystore::from_json(text)
+            .wrap_err_with(|| format!("{} is not a usable BLS keystore", path.display()))
+    };
+    let opened = match KeyFileKind::detect(&text) {
+        Some(KeyFileKind::Bls) => {
+            let keystore = parse_bls(&text)?;
+            let decrypted = keystore
+                .decrypt(&password.existing(&path.display().to_string())?)
+                .wrap_err_with(|| format!("cannot open BLS keystore {}", path.display()))?;
+            notice_pubkey_kind(decrypted.pubkey_kind, path);
+            OpenedKey::Bls(decrypted.secret)
+        }
+        Some(KeyFileKind::Ecdsa) => {
+            let password = password.existing(&path.display().to_string())?;
+            OpenedKey::Ecdsa(decrypt_ecdsa(path, &password)?)
+        }
+        None => {
+            // Let the BLS parser name the exact problem (truncated,
+            // malformed, unknown version).
+            parse_bls(&text)?;
+            bail!("{} is not a keystore", path.display());
+        }
+    };
+    Ok((text, opened))
 }
 
 /// Decrypts an ECDSA keystore file, with the path in any error.
 fn decrypt_ecdsa(
     path: &Path,
     password: &chorus_keys::password::Password,
-) -> eyre::Result<alloy_signer_local::PrivateKeySigner> {
+) -> eyre::Result<PrivateKeySigner> {
     ecdsa::decrypt(path, password)
         .wrap_err_with(|| format!("cannot open Ethereum keystore {}", path.display()))
 }

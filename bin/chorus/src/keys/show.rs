@@ -2,14 +2,10 @@
 
 use std::path::PathBuf;
 
-use chorus_keys::KeyFileKind;
 use clap::Args;
-use eyre::{WrapErr, bail};
+use eyre::bail;
 
-use super::{
-    KeyReport, decrypt_ecdsa, notice_pubkey_kind, parse_bls_keystore, print_reports,
-    read_keystore_text,
-};
+use super::{KeyReport, OpenedKey, open_keystore, print_reports};
 use crate::password::PasswordArgs;
 
 /// Arguments of `chorus keys show`.
@@ -34,37 +30,18 @@ impl ShowArgs {
     /// is derived from the secret, not copied from the file.
     pub fn run(self) -> eyre::Result<()> {
         let path = &self.keystore;
-        let text = read_keystore_text(path)?;
-        let report = match KeyFileKind::detect(&text) {
-            Some(KeyFileKind::Bls) => {
-                let keystore = parse_bls_keystore(&text, path)?;
-                let password = self.password.existing(&path.display().to_string())?;
-                let decrypted = keystore
-                    .decrypt(&password)
-                    .wrap_err_with(|| format!("cannot open BLS keystore {}", path.display()))?;
-                notice_pubkey_kind(decrypted.pubkey_kind, path);
-                let mut report = KeyReport::bls(&decrypted.secret.public_key(), path);
+        let report = match open_keystore(path, &self.password)?.1 {
+            OpenedKey::Bls(secret) => {
+                let mut report = KeyReport::bls(&secret.public_key(), path);
                 if self.pop {
-                    report.pop = Some(decrypted.secret.prove_possession().to_string());
+                    report.pop = Some(secret.prove_possession().to_string());
                 }
                 report
             }
-            Some(KeyFileKind::Ecdsa) => {
-                if self.pop {
-                    bail!(
-                        "--pop applies to BLS keystores; {} is an Ethereum keystore",
-                        path.display()
-                    );
-                }
-                let password = self.password.existing(&path.display().to_string())?;
-                KeyReport::ecdsa(decrypt_ecdsa(path, &password)?.address(), path)
+            OpenedKey::Ecdsa(_) if self.pop => {
+                bail!("--pop applies to BLS keystores; {} is an Ethereum keystore", path.display())
             }
-            None => {
-                // Let the BLS parser name the exact problem (truncated,
-                // malformed, unknown version).
-                parse_bls_keystore(&text, path)?;
-                bail!("{} is not a keystore", path.display());
-            }
+            OpenedKey::Ecdsa(signer) => KeyReport::ecdsa(signer.address(), path),
         };
         print_reports(&[report], self.json)
     }
