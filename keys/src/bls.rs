@@ -20,6 +20,8 @@ use rand::RngCore;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::{Zeroize, Zeroizing};
 
+pub mod eip2537;
+
 /// Domain separation tag for signatures: the proof-of-possession ciphersuite
 /// with signatures in G1 (draft-irtf-cfrg-bls-signature-05, section 4.2.3).
 pub const SIGNATURE_DST: &[u8] = b"BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_POP_";

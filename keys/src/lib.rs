@@ -10,7 +10,7 @@
 //!   secrets, with every way of failing a distinct [`keystore::KeystoreError`].
 //! - [`ecdsa`]: Web3 secret storage keystores for the Ethereum key, through
 //!   alloy-signer-local.
-//! - [`password`] and [`file`]: passwords as secrets, from a file or the
+//! - [`password`] and [`file`](mod@file): passwords as secrets, from a file or the
 //!   environment; key files written 0600, atomically, never over another.
 //!
 //! Secrets ([`bls::SecretKey`], [`password::Password`]) are zeroized on drop

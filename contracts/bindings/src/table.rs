@@ -210,7 +210,10 @@ mod tests {
         assert_eq!(OperatorTable::from_event(&bad_total), Err(TableError::TotalMismatch(3)));
         let mut short = event(3);
         short.weights.pop();
-        assert!(matches!(OperatorTable::from_event(&short), Err(TableError::LengthMismatch { .. })));
+        assert!(matches!(
+            OperatorTable::from_event(&short),
+            Err(TableError::LengthMismatch { .. })
+        ));
         assert_eq!(OperatorTable::from_event(&event(0)), Err(TableError::Empty(3)));
     }
 }
