@@ -15,6 +15,7 @@
 //! Rust and Solidity sides agree.
 
 pub mod checkpoint;
+pub mod deployable;
 pub mod merkle;
 pub mod table;
 

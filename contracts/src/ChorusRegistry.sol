@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.30;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+
+import {BLS12381} from "./bls/BLS12381.sol";
+import {CheckpointLib} from "./CheckpointLib.sol";
+import {IChorusRegistry} from "./interfaces/IChorus.sol";
+import {
+    IAllocationManager,
+    IAllocationManagerTypes,
+    IAVSRegistrar,
+    IPermissionController,
+    OperatorSet
+} from "./interfaces/IEigenLayer.sol";
+
+/// @title Chorus operator registry.
+/// @notice The Chorus AVS identity on EigenLayer and the registrar of its one
+///         operator set. `AllocationManager.registerForOperatorSets` calls
+///         `registerOperator` with `data = abi.encode(bytes pubkeyG2, bytes popG1)`
+///         (EIP-2537 encodings); the proof of possession is checked here, and a
+///         key belongs to one operator for good.
+///
+///         Operator tables are versioned. `updateOperatorTable` (anyone may call
+///         it) reads each registered operator's slashable stake from the
+///         AllocationManager, weighs it per strategy, and stores only a digest
+///         of (aggregate key, total weight, Merkle root of the operator leaves);
+///         the event carries the full table for off-chain use. Operators with no
+///         weight are left out. A superseded version stays acceptable for
+///         `tableGracePeriod` blocks so that checkpoints in flight still land.
+contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
+    /// @notice Chorus has one operator set.
+    uint32 public constant OPERATOR_SET_ID = 0;
+    /// @notice Strategy multipliers are fixed point with 18 decimals (1e18 = 1x).
+    uint256 public constant MULTIPLIER_UNIT = 1e18;
+
+    IAllocationManager public immutable allocationManager;
+    IPermissionController public immutable permissionController;
+    uint32 public immutable tableGracePeriod;
+
+    struct OperatorInfo {
+        bytes32 pubkeyHash;
+        bool registered;
+        bool banned;
+    }
+
+    struct TableRecord {
+        bytes28 digest;
+        uint32 expiresAtBlock;
+    }
+
+    mapping(address operator => OperatorInfo) private _operators;
+    mapping(bytes32 pubkeyHash => address operator) public operatorOfKey;
+    mapping(bytes32 pubkeyHash => bytes pubkey) private _pubkeys;
+    mapping(bytes32 pubkeyHash => bool) public keyBanned;
+    address[] private _registered;
+    mapping(address operator => uint256 indexPlusOne) private _registeredIndex;
+
+    address[] private _strategies;
+    mapping(address strategy => uint256) public multiplier;
+
+    address public slasher;
+    uint32 public latestTableVersion;
+    mapping(uint32 version => TableRecord) private _tables;
+
+    modifier onlyAllocationManager() {
+        if (msg.sender != address(allocationManager)) revert OnlyAllocationManager();
+        _;
+    }
+
+    constructor(
+        address owner_,
+        IAllocationManager allocationManager_,
+        IPermissionController permissionController_,
+        uint32 tableGracePeriod_
+    ) Ownable(owner_) {
+        allocationManager = allocationManager_;
+        permissionController = permissionController_;
+        tableGracePeriod = tableGracePeriod_;
+    }
+
+    // ------------------------------------------------------------------
+    // AVS setup (owner)
+    // ------------------------------------------------------------------
+
+    /// @notice Makes this contract the Chorus AVS on EigenLayer: metadata, the
+    ///         operator set over `strategies_` (ascending, as slashing wants
+    ///         them) with their weight multipliers, this contract as registrar,
+    ///         and `slasher_` appointed to call `slashOperator`. Once only.
+    function setupAvs(
+        string calldata metadataURI,
+        address[] calldata strategies_,
+        uint256[] calldata multipliers,
+        address slasher_
+    ) external onlyOwner {
+        if (slasher != address(0)) revert SlasherAlreadySet();
+        if (strategies_.length != multipliers.length || strategies_.length == 0) revert LengthMismatch();
+        for (uint256 i = 0; i < strategies_.length; ++i) {
+            if (i > 0 && strategies_[i - 1] >= strategies_[i]) revert StrategiesNotAscending();
+            _strategies.push(strategies_[i]);
+            multiplier[strategies_[i]] = multipliers[i];
+        }
+        slasher = slasher_;
+
+        allocationManager.updateAVSMetadataURI(address(this), metadataURI);
+        IAllocationManagerTypes.CreateSetParams[] memory sets = new IAllocationManagerTypes.CreateSetParams[](1);
+        sets[0] = IAllocationManagerTypes.CreateSetParams({operatorSetId: OPERATOR_SET_ID, strategies: strategies_});
+        allocationManager.createOperatorSets(address(this), sets);
+        allocationManager.setAVSRegistrar(address(this), address(this));
+        permissionController.setAppointee(
+            address(this), slasher_, address(allocationManager), IAllocationManager.slashOperator.selector
+        );
+    }
+
+    // ------------------------------------------------------------------
+    // IAVSRegistrar (called by the AllocationManager)
+    // ------------------------------------------------------------------
+
+    /// @inheritdoc IAVSRegistrar
+    function registerOperator(address operator, address avs, uint32[] calldata operatorSetIds, bytes calldata data)
+        external
+        onlyAllocationManager
+    {
+        _checkOperatorSet(avs, operatorSetIds);
+        OperatorInfo storage info = _operators[operator];
+        if (info.banned) revert OperatorBanned(operator);
+        (bytes memory pubkey, bytes memory pop) = _decodeRegistration(data);
+        bytes32 pubkeyHash = keccak256(pubkey);
+        if (keyBanned[pubkeyHash]) revert KeyBanned(pubkeyHash);
+        address owner_ = operatorOfKey[pubkeyHash];
+        if (owner_ != address(0) && owner_ != operator) revert KeyAlreadyRegistered(pubkeyHash, owner_);
+        if (owner_ == address(0)) {
+            if (!BLS12381.verifyProofOfPossession(pubkey, pop)) revert InvalidProofOfPossession();
+            operatorOfKey[pubkeyHash] = operator;
+            _pubkeys[pubkeyHash] = pubkey;
+        }
+        info.pubkeyHash = pubkeyHash;
+        info.registered = true;
+        _registered.push(operator);
+        _registeredIndex[operator] = _registered.length;
+        emit OperatorRegistered(operator, pubkeyHash, pubkey);
+    }
+
+    /// @inheritdoc IAVSRegistrar
+    function deregisterOperator(address operator, address avs, uint32[] calldata operatorSetIds)
+        external
+        onlyAllocationManager
+    {
+        _checkOperatorSet(avs, operatorSetIds);
+        if (_registeredIndex[operator] == 0) return;
+        _operators[operator].registered = false;
+        uint256 index = _registeredIndex[operator] - 1;
+        address last = _registered[_registered.length - 1];
+        _registered[index] = last;
+        _registeredIndex[last] = index + 1;
+        _registered.pop();
+        delete _registeredIndex[operator];
+        emit OperatorDeregistered(operator);
+    }
+
+    /// @inheritdoc IAVSRegistrar
+    function supportsAVS(address avs) external view returns (bool) {
+        return avs == address(this);
+    }
+
+    // ------------------------------------------------------------------
+    // Ejection (slasher)
+    // ------------------------------------------------------------------
+
+    /// @notice Bans a slashed operator and its key from every future table and
+    ///         deregisters it from the operator set.
+    function eject(address operator) external {
+        if (msg.sender != slasher) revert OnlySlasher();
+        OperatorInfo storage info = _operators[operator];
+        info.banned = true;
+        keyBanned[info.pubkeyHash] = true;
+        emit OperatorEjected(operator, info.pubkeyHash);
+        if (info.registered) {
+            uint32[] memory ids = new uint32[](1);
+            ids[0] = OPERATOR_SET_ID;
+            allocationManager.deregisterFromOperatorSets(
+                IAllocationManagerTypes.DeregisterParams({operator: operator, avs: address(this), operatorSetIds: ids})
+            );
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // Operator tables
+    // ------------------------------------------------------------------
+
+    /// @notice Builds a new table version from current stake. Returns the
+    ///         latest version unchanged when nothing moved, so calling it is
+    ///         never harmful.
+    function updateOperatorTable() external returns (uint32 version) {
+        (address[] memory members, uint256[] memory weights) = _weighOperators();
+        bytes memory apk = new bytes(BLS12381.G2_LENGTH);
+        bytes[] memory keys = new bytes[](members.length);
+        bytes32[] memory leaves = new bytes32[](members.length);
+        uint256 totalWeight = 0;
+        for (uint256 i = 0; i < members.length; ++i) {
+            bytes32 pubkeyHash = _operators[members[i]].pubkeyHash;
+            keys[i] = _pubkeys[pubkeyHash];
+            apk = BLS12381.g2Add(apk, keys[i]);
+            leaves[i] = CheckpointLib.operatorLeaf(pubkeyHash, weights[i]);
+            totalWeight += weights[i];
+        }
+        if (totalWeight == 0) revert EmptyOperatorTable();
+        bytes32 operatorsRoot = CheckpointLib.merkleRoot(leaves);
+        bytes28 digest = bytes28(keccak256(abi.encode(apk, totalWeight, operatorsRoot)));
+
+        version = latestTableVersion;
+        if (version != 0 && _tables[version].digest == digest) return version;
+        if (version != 0) _tables[version].expiresAtBlock = uint32(block.number) + tableGracePeriod;
+        version += 1;
+        latestTableVersion = version;
+        _tables[version] = TableRecord({digest: digest, expiresAtBlock: 0});
+        emit OperatorTableUpdated(version, apk, totalWeight, operatorsRoot, members, keys, weights);
+    }
+
+    /// @dev Registered operators with non-zero weight, in registration-array
+    ///      order, with weight = sum over strategies of slashable stake x multiplier.
+    function _weighOperators() private view returns (address[] memory members, uint256[] memory weights) {
+        address[] memory registered = _registered;
+        members = new address[](registered.length);
+        weights = new uint256[](registered.length);
+        if (registered.length == 0) return (members, weights);
+        uint256[][] memory stake = allocationManager.getMinimumSlashableStake(
+            OperatorSet({avs: address(this), id: OPERATOR_SET_ID}), registered, _strategies, uint32(block.number)
+        );
+        uint256 count = 0;
+        for (uint256 i = 0; i < registered.length; ++i) {
+            uint256 weight = 0;
+            for (uint256 s = 0; s < _strategies.length; ++s) {
+                weight += stake[i][s] * multiplier[_strategies[s]] / MULTIPLIER_UNIT;
+            }
+            if (weight == 0) continue;
+            members[count] = registered[i];
+            weights[count] = weight;
+            ++count;
+        }
+        assembly ("memory-safe") {
+            mstore(members, count)
+            mstore(weights, count)
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // Views
+    // ------------------------------------------------------------------
+
+    /// @inheritdoc IChorusRegistry
+    function tableRecord(uint32 version) external view returns (bytes28 digest, uint32 expiresAtBlock) {
+        TableRecord storage record = _tables[version];
+        return (record.digest, record.expiresAtBlock);
+    }
+
+    /// @inheritdoc IChorusRegistry
+    function pubkeyHashOf(address operator) external view returns (bytes32) {
+        return _operators[operator].pubkeyHash;
+    }
+
+    /// @notice The registered G2 key (EIP-2537) behind a key hash.
+    function pubkeyOf(bytes32 pubkeyHash) external view returns (bytes memory) {
+        return _pubkeys[pubkeyHash];
+    }
+
+    /// @inheritdoc IChorusRegistry
+    function isRegistered(address operator) external view returns (bool) {
+        return _operators[operator].registered;
+    }
+
+    /// @inheritdoc IChorusRegistry
+    function operatorCount() external view returns (uint256) {
+        return _registered.length;
+    }
+
+    /// @inheritdoc IChorusRegistry
+    function strategies() external view returns (address[] memory) {
+        return _strategies;
+    }
+
+    // ------------------------------------------------------------------
+    // Internal
+    // ------------------------------------------------------------------
+
+    function _checkOperatorSet(address avs, uint32[] calldata operatorSetIds) private view {
+        if (avs != address(this)) revert WrongAvs(avs);
+        if (operatorSetIds.length != 1 || operatorSetIds[0] != OPERATOR_SET_ID) revert WrongOperatorSet();
+    }
+
+    function _decodeRegistration(bytes calldata data) private pure returns (bytes memory pubkey, bytes memory pop) {
+        // Two dynamic `bytes` of fixed lengths: exactly this many bytes.
+        if (data.length != 4 * 32 + BLS12381.G2_LENGTH + BLS12381.G1_LENGTH) revert InvalidRegistrationData();
+        (pubkey, pop) = abi.decode(data, (bytes, bytes));
+        if (pubkey.length != BLS12381.G2_LENGTH || pop.length != BLS12381.G1_LENGTH) {
+            revert InvalidRegistrationData();
+        }
+        // The points themselves are checked by verifyProofOfPossession.
+    }
+}

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.30;
+
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+
+import {BLS12381} from "./bls/BLS12381.sol";
+import {CheckpointLib} from "./CheckpointLib.sol";
+import {IChorusRegistry, IChorusSlasher, SignedCommitment} from "./interfaces/IChorus.sol";
+import {IAllocationManager, IAllocationManagerTypes} from "./interfaces/IEigenLayer.sol";
+
+/// @title Chorus slasher: equivocation proofs.
+/// @notice Equivocation: one operator signed two checkpoints of this deployment
+///         (same chain id and attestation contract, any table versions) whose
+///         trees hold commitments for the same rollup and L2 height that differ
+///         in block hash or state root. The proof carries both signatures and
+///         both Merkle paths; when it holds, the operator is slashed through
+///         `AllocationManager.slashOperator` (this contract is the AVS's
+///         appointee for that call) and ejected from future tables. Anyone may
+///         submit a proof; each offence slashes once.
+contract ChorusSlasher is IChorusSlasher {
+    IAllocationManager public immutable allocationManager;
+    IChorusRegistry public immutable registry;
+    /// @notice The attestation contract whose checkpoints operators sign.
+    address public immutable attestations;
+    /// @notice Fraction of the operator's allocation slashed per offence (1e18 = all).
+    uint256 public immutable wadToSlash;
+
+    mapping(bytes32 offence => bool) public slashed;
+
+    constructor(
+        IAllocationManager allocationManager_,
+        IChorusRegistry registry_,
+        address attestations_,
+        uint256 wadToSlash_
+    ) {
+        allocationManager = allocationManager_;
+        registry = registry_;
+        attestations = attestations_;
+        wadToSlash = wadToSlash_;
+    }
+
+    /// @inheritdoc IChorusSlasher
+    function proveEquivocation(
+        address operator,
+        bytes calldata pubkey,
+        SignedCommitment calldata a,
+        SignedCommitment calldata b
+    ) external {
+        bytes32 pubkeyHash = keccak256(pubkey);
+        if (registry.operatorOfKey(pubkeyHash) != operator) revert KeyNotOfOperator(pubkeyHash, operator);
+        uint64 rollupId = a.commitment.rollupId;
+        uint64 height = a.commitment.l2BlockNumber;
+        if (b.commitment.rollupId != rollupId || b.commitment.l2BlockNumber != height) revert NotSameRollupHeight();
+        if (a.commitment.l2BlockHash == b.commitment.l2BlockHash && a.commitment.stateRoot == b.commitment.stateRoot) {
+            revert CommitmentsDoNotConflict();
+        }
+        _checkSigned(pubkey, a);
+        _checkSigned(pubkey, b);
+
+        bytes32 offence = keccak256(abi.encode(operator, rollupId, height));
+        if (slashed[offence]) revert AlreadySlashed(operator, rollupId, height);
+        slashed[offence] = true;
+
+        _slash(operator);
+        registry.eject(operator);
+        emit EquivocationProven(operator, rollupId, height, a.commitmentsRoot, b.commitmentsRoot);
+    }
+
+    /// @dev The commitment is in the checkpoint and the operator signed the checkpoint.
+    function _checkSigned(bytes calldata pubkey, SignedCommitment calldata signed) private view {
+        bytes32 leaf = CheckpointLib.leafHash(signed.commitment);
+        if (!MerkleProof.verifyCalldata(signed.proof, signed.commitmentsRoot, leaf)) revert NotInCheckpoint();
+        bytes32 message =
+            CheckpointLib.signedMessage(block.chainid, attestations, signed.tableVersion, signed.commitmentsRoot);
+        if (!BLS12381.verifyMessage(pubkey, signed.signature, abi.encodePacked(message))) revert InvalidSignature();
+    }
+
+    function _slash(address operator) private {
+        address[] memory strategies = registry.strategies();
+        uint256[] memory wads = new uint256[](strategies.length);
+        for (uint256 i = 0; i < wads.length; ++i) {
+            wads[i] = wadToSlash;
+        }
+        allocationManager.slashOperator(
+            address(registry),
+            IAllocationManagerTypes.SlashingParams({
+                operator: operator,
+                operatorSetId: registry.OPERATOR_SET_ID(),
+                strategies: strategies,
+                wadsToSlash: wads,
+                description: "chorus: equivocation"
+            })
+        );
+    }
+}

@@ -1,0 +1,247 @@
+//! The contracts end to end on a real anvil chain: EigenLayer core from
+//! eigen-utils' bytecode, Chorus from forge's, operators registered through
+//! the real EigenLayer flow, checkpoints signed with blst keys, and an
+//! equivocating operator slashed through EigenLayer's AllocationManager.
+//!
+//! Each step also checks that Rust and Solidity agree: the signed message,
+//! the checkpoint and operator-table Merkle roots, leaf proofs, and BLS
+//! signatures made by `chorus-keys` and verified by `BLS12381.sol`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::collections::HashSet;
+
+use alloy::primitives::{Address, B256, Bytes, keccak256};
+use chorus_contracts::{
+    Commitment, IChorusAttestations, IChorusRegistry, IChorusSlasher, SignedCommitment,
+    checkpoint::{CheckpointTree, checkpoint_message},
+};
+use chorus_deploy::chorus::{ChorusConfig, Rollup};
+use chorus_keys::bls::{AggregateSignature, Signature};
+use chorus_tests::{Devchain, decode_event, expect_success};
+use eigen_utils::slashing::core::allocation_manager::AllocationManager;
+
+fn commitment(rollup_id: u64, height: u64, variant: u8) -> Commitment {
+    Commitment {
+        rollupId: rollup_id,
+        l2BlockNumber: height,
+        l2BlockHash: keccak256([variant, 1]),
+        stateRoot: keccak256([variant, 2]),
+    }
+}
+
+fn aggregate(chain: &Devchain, signers: &HashSet<Address>, message: B256) -> Bytes {
+    let signatures: Vec<Signature> = chain
+        .operators
+        .iter()
+        .filter(|operator| signers.contains(&operator.address))
+        .map(|operator| operator.bls.sign(message.as_slice()))
+        .collect();
+    Bytes::copy_from_slice(&AggregateSignature::aggregate(&signatures).unwrap().to_eip2537())
+}
+
+/// The error of a call expected to revert.
+fn reverted<T>(result: Result<T, alloy::contract::Error>) -> alloy::contract::Error {
+    match result {
+        Ok(_) => panic!("the call was expected to revert"),
+        Err(error) => error,
+    }
+}
+
+fn config() -> ChorusConfig {
+    ChorusConfig {
+        rollups: vec![
+            Rollup { chain_id: 10, name: "optimism-devnet".into() },
+            Rollup { chain_id: 11, name: "arbitrum-devnet".into() },
+        ],
+        ..ChorusConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attest_read_back_and_slash_on_real_eigenlayer() {
+    let chain = Devchain::start(&config(), 4).await.unwrap();
+    let deployment = &chain.deployment;
+    let table = chain.update_table().await.unwrap();
+    assert_eq!(table.entries().len(), 4, "every registered operator has weight");
+    let attestations = IChorusAttestations::new(deployment.chorus.attestations, &chain.provider);
+
+    // All four sign; recording mode stores each rollup's commitment.
+    let tree = CheckpointTree::new(vec![commitment(10, 100, 1), commitment(11, 7, 2)]).unwrap();
+    let message = checkpoint_message(
+        deployment.chain_id,
+        deployment.chorus.attestations,
+        table.version(),
+        tree.root(),
+    );
+    let on_chain_message =
+        attestations.checkpointMessage(table.version(), tree.root()).call().await.unwrap();
+    assert_eq!(on_chain_message, message, "Rust and Solidity sign the same message");
+    let all = chain.first_operators(4);
+    let receipt = attestations
+        .submitCheckpointWithCommitments(
+            table.table_ref(),
+            tree.commitments().to_vec(),
+            Vec::new(),
+            aggregate(&chain, &all, message),
+        )
+        .from(chain.deployer)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let attested =
+        decode_event::<IChorusAttestations::CheckpointAttested>(expect_success(&receipt).unwrap())
+            .unwrap();
+    assert_eq!(attested.commitmentsRoot, tree.root(), "Rust and Solidity build the same root");
+    assert_eq!(attested.signedWeight, table.total_weight());
+
+    // Rollups read it back.
+    let latest = attestations.latestCommitment(10).call().await.unwrap();
+    assert_eq!(latest.commitment, commitment(10, 100, 1));
+    assert_eq!(latest.commitmentsRoot, tree.root());
+    let (leaf, proof) = tree.proof_for(11).unwrap();
+    assert!(
+        attestations
+            .verifyCommitment(leaf.clone(), tree.root(), proof.clone())
+            .call()
+            .await
+            .unwrap()
+    );
+    let forged = commitment(11, 7, 99);
+    assert!(!attestations.verifyCommitment(forged, tree.root(), proof).call().await.unwrap());
+
+    // A replay is refused.
+    let replay = reverted(
+        attestations
+            .submitCheckpointWithCommitments(
+                table.table_ref(),
+                tree.commitments().to_vec(),
+                Vec::new(),
+                aggregate(&chain, &all, message),
+            )
+            .call()
+            .await,
+    );
+    assert!(matches!(
+        replay.as_decoded_interface_error::<IChorusAttestations::IChorusAttestationsErrors>(),
+        Some(IChorusAttestations::IChorusAttestationsErrors::AlreadyAttested(_))
+    ));
+
+    // Three of four sign: the non-signer path, root-only.
+    let next = CheckpointTree::new(vec![commitment(10, 101, 3), commitment(11, 8, 4)]).unwrap();
+    let message = checkpoint_message(
+        deployment.chain_id,
+        deployment.chorus.attestations,
+        table.version(),
+        next.root(),
+    );
+    let three = chain.first_operators(3);
+    let non_signers = table.non_signers(&three);
+    assert_eq!(non_signers.len(), 1);
+    let receipt = attestations
+        .submitCheckpoint(
+            table.table_ref(),
+            next.root(),
+            non_signers,
+            aggregate(&chain, &three, message),
+        )
+        .from(chain.deployer)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let attested =
+        decode_event::<IChorusAttestations::CheckpointAttested>(expect_success(&receipt).unwrap())
+            .unwrap();
+    assert_eq!(attested.signedWeight, table.signed_weight(&three));
+    assert!(attestations.attestedAt(next.root()).call().await.unwrap() > 0);
+
+    // Two of four is below two thirds: refused, and the error says so.
+    let thin = CheckpointTree::new(vec![commitment(10, 102, 5)]).unwrap();
+    let message = checkpoint_message(
+        deployment.chain_id,
+        deployment.chorus.attestations,
+        table.version(),
+        thin.root(),
+    );
+    let two = chain.first_operators(2);
+    let refused = reverted(
+        attestations
+            .submitCheckpoint(
+                table.table_ref(),
+                thin.root(),
+                table.non_signers(&two),
+                aggregate(&chain, &two, message),
+            )
+            .call()
+            .await,
+    );
+    assert!(matches!(
+        refused.as_decoded_interface_error::<IChorusAttestations::IChorusAttestationsErrors>(),
+        Some(IChorusAttestations::IChorusAttestationsErrors::QuorumNotReached(_))
+    ));
+
+    // Operator 0 signs two conflicting commitments for rollup 10 at height 200.
+    let offender = &chain.operators[0];
+    let first = CheckpointTree::new(vec![commitment(10, 200, 6)]).unwrap();
+    let second = CheckpointTree::new(vec![commitment(10, 200, 7), commitment(11, 9, 8)]).unwrap();
+    let signed = |tree: &CheckpointTree| {
+        let message = checkpoint_message(
+            deployment.chain_id,
+            deployment.chorus.attestations,
+            table.version(),
+            tree.root(),
+        );
+        let (leaf, proof) = tree.proof_for(10).unwrap();
+        SignedCommitment {
+            tableVersion: table.version(),
+            commitmentsRoot: tree.root(),
+            signature: Bytes::copy_from_slice(&offender.bls.sign(message.as_slice()).to_eip2537()),
+            commitment: leaf.clone(),
+            proof,
+        }
+    };
+    let pubkey = Bytes::copy_from_slice(&offender.bls.public_key().to_eip2537());
+    let slasher = IChorusSlasher::new(deployment.chorus.slasher, &chain.provider);
+
+    // A proof of two identical commitments is no offence.
+    let not_conflicting = reverted(
+        slasher
+            .proveEquivocation(offender.address, pubkey.clone(), signed(&first), signed(&first))
+            .call()
+            .await,
+    );
+    assert!(matches!(
+        not_conflicting.as_decoded_interface_error::<IChorusSlasher::IChorusSlasherErrors>(),
+        Some(IChorusSlasher::IChorusSlasherErrors::CommitmentsDoNotConflict(_))
+    ));
+
+    let receipt = slasher
+        .proveEquivocation(offender.address, pubkey, signed(&first), signed(&second))
+        .from(chain.deployer)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let slashed =
+        decode_event::<AllocationManager::OperatorSlashed>(expect_success(&receipt).unwrap())
+            .unwrap();
+    assert_eq!(slashed.operator, offender.address, "EigenLayer slashed the equivocator");
+    assert_eq!(slashed.strategies, vec![deployment.eigenlayer.strategy]);
+
+    // It is out of the operator set and of the next table.
+    let registry = IChorusRegistry::new(deployment.chorus.registry, &chain.provider);
+    assert!(!registry.isRegistered(offender.address).call().await.unwrap());
+    let after = chain.update_table().await.unwrap();
+    assert!(after.version() > table.version());
+    let members: HashSet<Address> = after.entries().iter().map(|entry| entry.operator).collect();
+    assert_eq!(members.len(), 3);
+    assert!(!members.contains(&offender.address));
+}

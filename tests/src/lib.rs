@@ -1,0 +1,135 @@
+//! Test harness for end-to-end tests: a real anvil chain with EigenLayer
+//! core and Chorus deployed from their real bytecode, and operators
+//! registered through the real EigenLayer flow.
+//!
+//! Tests live beside this crate (`tests/*.rs`); what every test needs to
+//! stand a chain up is here, so each test reads as the scenario it checks.
+
+use std::collections::HashSet;
+
+use alloy::{
+    network::EthereumWallet,
+    node_bindings::AnvilInstance,
+    primitives::{Address, U256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::TransactionReceipt,
+    signers::local::PrivateKeySigner,
+    sol_types::SolEvent,
+};
+use chorus_contracts::{IChorusRegistry, table::OperatorTable};
+use chorus_deploy::{
+    anvil::spawn_anvil,
+    chorus::{ChorusConfig, Deployment, deploy_chorus},
+    eigenlayer::{WaitOptions, deploy_eigenlayer},
+};
+use chorus_keys::bls::SecretKey;
+use chorus_operator::registration::{FULL_MAGNITUDE, RegistrationPlan, register_operator};
+
+/// Any failure in the harness: tests report it and stop.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Tokens each test operator deposits (1,000 with 18 decimals), before weights.
+pub const TEST_DEPOSIT: u128 = 1_000_000_000_000_000_000_000;
+
+/// One registered test operator.
+#[derive(Debug)]
+pub struct TestOperator {
+    /// Its Ethereum address (an anvil account).
+    pub address: Address,
+    /// Its BLS key.
+    pub bls: SecretKey,
+}
+
+/// A chain with EigenLayer and Chorus deployed and operators registered.
+pub struct Devchain {
+    /// Keeps anvil running; killed on drop.
+    pub anvil: AnvilInstance,
+    /// Signs for the deployer and every operator (by `from` address).
+    pub provider: DynProvider,
+    /// The deployer and owner of everything.
+    pub deployer: Address,
+    /// Addresses of every contract.
+    pub deployment: Deployment,
+    /// Registered operators.
+    pub operators: Vec<TestOperator>,
+}
+
+impl Devchain {
+    /// Starts anvil, deploys everything with `config` and registers
+    /// `operators` operators (anvil accounts 1..) with fresh BLS keys.
+    pub async fn start(config: &ChorusConfig, operators: usize) -> Result<Self, BoxError> {
+        let anvil = spawn_anvil()?;
+        let keys = anvil.keys();
+        if operators + 1 > keys.len() {
+            return Err(
+                format!("anvil has {} accounts, {operators} operators asked", keys.len()).into()
+            );
+        }
+        let signers: Vec<PrivateKeySigner> =
+            keys.iter().take(operators + 1).map(|key| key.clone().into()).collect();
+        let deployer = signers[0].address();
+        let mut wallet = EthereumWallet::new(signers[0].clone());
+        for signer in &signers[1..] {
+            wallet.register_signer(signer.clone());
+        }
+        let provider =
+            ProviderBuilder::new().wallet(wallet).connect_http(anvil.endpoint_url()).erased();
+        let chain_id = provider.get_chain_id().await?;
+        let eigenlayer = deploy_eigenlayer(&provider, deployer).await?;
+        let (chorus, _) = deploy_chorus(&provider, deployer, &eigenlayer, config).await?;
+        let deployment = Deployment { chain_id, eigenlayer, chorus };
+        let mut chain = Self { anvil, provider, deployer, deployment, operators: Vec::new() };
+        for signer in &signers[1..] {
+            chain.register(signer.address(), SecretKey::random()).await?;
+        }
+        Ok(chain)
+    }
+
+    /// Registers one more operator through the real EigenLayer flow.
+    pub async fn register(&mut self, address: Address, bls: SecretKey) -> Result<(), BoxError> {
+        let plan = RegistrationPlan {
+            deposit: U256::from(TEST_DEPOSIT),
+            magnitude: FULL_MAGNITUDE,
+            metadata_uri: "https://chorus.invalid/operator.json".to_owned(),
+            wait: WaitOptions::anvil(),
+        };
+        register_operator(&self.provider, &self.deployment, address, &bls, &plan).await?;
+        self.operators.push(TestOperator { address, bls });
+        Ok(())
+    }
+
+    /// Calls `updateOperatorTable` and rebuilds the table from its event.
+    pub async fn update_table(&self) -> Result<OperatorTable, BoxError> {
+        let registry = IChorusRegistry::new(self.deployment.chorus.registry, &self.provider);
+        let receipt =
+            registry.updateOperatorTable().from(self.deployer).send().await?.get_receipt().await?;
+        let event = expect_success(&receipt)
+            .and_then(decode_event::<IChorusRegistry::OperatorTableUpdated>)?;
+        Ok(OperatorTable::from_event(&event)?)
+    }
+
+    /// The addresses of the first `count` operators.
+    pub fn first_operators(&self, count: usize) -> HashSet<Address> {
+        self.operators.iter().take(count).map(|operator| operator.address).collect()
+    }
+}
+
+/// Fails unless the receipt's status is success.
+pub fn expect_success(receipt: &TransactionReceipt) -> Result<&TransactionReceipt, BoxError> {
+    if receipt.status() {
+        Ok(receipt)
+    } else {
+        Err(format!("transaction {} failed", receipt.transaction_hash).into())
+    }
+}
+
+/// The first log of the receipt that decodes as `E`.
+pub fn decode_event<E: SolEvent>(receipt: &TransactionReceipt) -> Result<E, BoxError> {
+    receipt
+        .inner
+        .logs()
+        .iter()
+        .find_map(|log| E::decode_log(&log.inner).ok())
+        .map(|log| log.data)
+        .ok_or_else(|| format!("no {} event in {}", E::SIGNATURE, receipt.transaction_hash).into())
+}
