@@ -116,9 +116,9 @@ async fn attest_read_back_and_slash_on_real_eigenlayer() {
     // A replay is refused.
     let replay = reverted(
         attestations
-            .submitCheckpointWithCommitments(
+            .submitCheckpoint(
                 table.table_ref(),
-                tree.commitments().to_vec(),
+                tree.root(),
                 Vec::new(),
                 aggregate(&chain, &all, message),
             )

@@ -12,6 +12,10 @@ library CheckpointLib {
         "ChorusCheckpoint(uint256 l1ChainId,address attestationContract,uint32 tableVersion,bytes32 commitmentsRoot)"
     );
 
+    /// @notice EIP-712 type hash of `ChorusKeyRegistration` (interfaces/IChorus.sol).
+    bytes32 internal constant KEY_REGISTRATION_TYPEHASH =
+        keccak256("ChorusKeyRegistration(uint256 l1ChainId,address registry,address operator)");
+
     /// @notice Leaf of a checkpoint tree. Double hashing, as OpenZeppelin's
     ///         StandardMerkleTree, keeps a leaf from passing as an inner node.
     function leafHash(Commitment memory commitment) internal pure returns (bytes32) {
@@ -30,6 +34,16 @@ library CheckpointLib {
         returns (bytes32)
     {
         return keccak256(abi.encode(CHECKPOINT_TYPEHASH, l1ChainId, attestationContract, tableVersion, root));
+    }
+
+    /// @notice `hashStruct(ChorusKeyRegistration)`: what a key signs to be
+    ///         registered for `operator` in `registry`.
+    function keyRegistrationMessage(uint256 l1ChainId, address registry, address operator)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(KEY_REGISTRATION_TYPEHASH, l1ChainId, registry, operator));
     }
 
     /// @notice Merkle root over `leaves` in order: adjacent pairs hash sorted

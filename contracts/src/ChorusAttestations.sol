@@ -38,6 +38,7 @@ contract ChorusAttestations is RollupList {
     mapping(uint64 rollupId => Latest) private _latest;
 
     constructor(address owner_, IChorusRegistry registry_, uint16 quorumBps_) Ownable(owner_) {
+        if (quorumBps_ == 0 || quorumBps_ > BPS) revert InvalidQuorum(quorumBps_);
         _registry = registry_;
         quorumBps = quorumBps_;
     }
@@ -78,7 +79,9 @@ contract ChorusAttestations is RollupList {
             leaves[i] = CheckpointLib.leafHash(commitments[i]);
         }
         bytes32 commitmentsRoot = CheckpointLib.merkleRoot(leaves);
-        _attest(table, commitmentsRoot, nonSigners, signature);
+        // A root attested already (e.g. by someone who copied this signature
+        // into a root-only submission) still gets its commitments recorded.
+        if (attestedAt[commitmentsRoot] == 0) _attest(table, commitmentsRoot, nonSigners, signature);
         for (uint256 i = 0; i < commitments.length; ++i) {
             _record(commitments[i], commitmentsRoot);
         }

@@ -17,9 +17,12 @@ import {
 /// @title Chorus operator registry.
 /// @notice The Chorus AVS identity on EigenLayer and the registrar of its one
 ///         operator set. `AllocationManager.registerForOperatorSets` calls
-///         `registerOperator` with `data = abi.encode(bytes pubkeyG2, bytes popG1)`
-///         (EIP-2537 encodings); the proof of possession is checked here, and a
-///         key belongs to one operator for good.
+///         `registerOperator` with
+///         `data = abi.encode(bytes pubkeyG2, bytes popG1, bytes ownershipG1)`
+///         (EIP-2537 encodings): the proof of possession (rogue-key defence) and
+///         the key's signature over `ChorusKeyRegistration` for this operator, so
+///         that a key copied from the mempool cannot be registered by another.
+///         A key belongs to one operator for good.
 ///
 ///         Operator tables are versioned. `updateOperatorTable` (anyone may call
 ///         it) reads each registered operator's slashable stake from the
@@ -94,6 +97,7 @@ contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
         address slasher_
     ) external onlyOwner {
         if (slasher != address(0)) revert SlasherAlreadySet();
+        if (slasher_ == address(0)) revert InvalidSlasher();
         if (strategies_.length != multipliers.length || strategies_.length == 0) revert LengthMismatch();
         for (uint256 i = 0; i < strategies_.length; ++i) {
             if (i > 0 && strategies_[i - 1] >= strategies_[i]) revert StrategiesNotAscending();
@@ -124,13 +128,16 @@ contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
         _checkOperatorSet(avs, operatorSetIds);
         OperatorInfo storage info = _operators[operator];
         if (info.banned) revert OperatorBanned(operator);
-        (bytes memory pubkey, bytes memory pop) = _decodeRegistration(data);
+        if (info.registered) revert OperatorAlreadyRegistered(operator);
+        (bytes memory pubkey, bytes memory pop, bytes memory ownership) = _decodeRegistration(data);
         bytes32 pubkeyHash = keccak256(pubkey);
         if (keyBanned[pubkeyHash]) revert KeyBanned(pubkeyHash);
         address owner_ = operatorOfKey[pubkeyHash];
         if (owner_ != address(0) && owner_ != operator) revert KeyAlreadyRegistered(pubkeyHash, owner_);
         if (owner_ == address(0)) {
             if (!BLS12381.verifyProofOfPossession(pubkey, pop)) revert InvalidProofOfPossession();
+            bytes32 message = CheckpointLib.keyRegistrationMessage(block.chainid, address(this), operator);
+            if (!BLS12381.verifyMessage(pubkey, ownership, abi.encodePacked(message))) revert InvalidKeyOwnership();
             operatorOfKey[pubkeyHash] = operator;
             _pubkeys[pubkeyHash] = pubkey;
         }
@@ -147,15 +154,8 @@ contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
         onlyAllocationManager
     {
         _checkOperatorSet(avs, operatorSetIds);
-        if (_registeredIndex[operator] == 0) return;
-        _operators[operator].registered = false;
-        uint256 index = _registeredIndex[operator] - 1;
-        address last = _registered[_registered.length - 1];
-        _registered[index] = last;
-        _registeredIndex[last] = index + 1;
-        _registered.pop();
-        delete _registeredIndex[operator];
-        emit OperatorDeregistered(operator);
+        // An ejected operator was already removed here.
+        if (_removeRegistered(operator)) emit OperatorDeregistered(operator);
     }
 
     /// @inheritdoc IAVSRegistrar
@@ -167,21 +167,24 @@ contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
     // Ejection (slasher)
     // ------------------------------------------------------------------
 
-    /// @notice Bans a slashed operator and its key from every future table and
-    ///         deregisters it from the operator set.
+    /// @notice Bans a slashed operator and its key, drops it from every future
+    ///         table, and deregisters it from the operator set. The ban holds even
+    ///         if EigenLayer refuses the deregistration (e.g. while paused): the
+    ///         slash must not depend on it. The operator stays in the current
+    ///         table until the next `updateOperatorTable`.
     function eject(address operator) external {
         if (msg.sender != slasher) revert OnlySlasher();
         OperatorInfo storage info = _operators[operator];
         info.banned = true;
         keyBanned[info.pubkeyHash] = true;
         emit OperatorEjected(operator, info.pubkeyHash);
-        if (info.registered) {
-            uint32[] memory ids = new uint32[](1);
-            ids[0] = OPERATOR_SET_ID;
-            allocationManager.deregisterFromOperatorSets(
-                IAllocationManagerTypes.DeregisterParams({operator: operator, avs: address(this), operatorSetIds: ids})
-            );
-        }
+        if (!_removeRegistered(operator)) return;
+        uint32[] memory ids = new uint32[](1);
+        ids[0] = OPERATOR_SET_ID;
+        try allocationManager.deregisterFromOperatorSets(
+            IAllocationManagerTypes.DeregisterParams({operator: operator, avs: address(this), operatorSetIds: ids})
+        ) {}
+            catch {}
     }
 
     // ------------------------------------------------------------------
@@ -204,7 +207,8 @@ contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
             leaves[i] = CheckpointLib.operatorLeaf(pubkeyHash, weights[i]);
             totalWeight += weights[i];
         }
-        if (totalWeight == 0) revert EmptyOperatorTable();
+        // An empty table is a valid version: it retires the previous one, and
+        // no checkpoint can reach a quorum of nothing.
         bytes32 operatorsRoot = CheckpointLib.merkleRoot(leaves);
         bytes28 digest = bytes28(keccak256(abi.encode(apk, totalWeight, operatorsRoot)));
 
@@ -288,11 +292,33 @@ contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
         if (operatorSetIds.length != 1 || operatorSetIds[0] != OPERATOR_SET_ID) revert WrongOperatorSet();
     }
 
-    function _decodeRegistration(bytes calldata data) private pure returns (bytes memory pubkey, bytes memory pop) {
-        // Two dynamic `bytes` of fixed lengths: exactly this many bytes.
-        if (data.length != 4 * 32 + BLS12381.G2_LENGTH + BLS12381.G1_LENGTH) revert InvalidRegistrationData();
-        (pubkey, pop) = abi.decode(data, (bytes, bytes));
-        if (pubkey.length != BLS12381.G2_LENGTH || pop.length != BLS12381.G1_LENGTH) {
+    /// @dev Removes `operator` from the registered list (swap and pop);
+    ///      false if it was not in it.
+    function _removeRegistered(address operator) private returns (bool) {
+        uint256 indexPlusOne = _registeredIndex[operator];
+        if (indexPlusOne == 0) return false;
+        _operators[operator].registered = false;
+        address last = _registered[_registered.length - 1];
+        _registered[indexPlusOne - 1] = last;
+        _registeredIndex[last] = indexPlusOne;
+        _registered.pop();
+        delete _registeredIndex[operator];
+        return true;
+    }
+
+    function _decodeRegistration(bytes calldata data)
+        private
+        pure
+        returns (bytes memory pubkey, bytes memory pop, bytes memory ownership)
+    {
+        // Three dynamic `bytes` of fixed lengths: exactly this many bytes.
+        uint256 expected = 6 * 32 + BLS12381.G2_LENGTH + 2 * BLS12381.G1_LENGTH;
+        if (data.length != expected) revert InvalidRegistrationData();
+        (pubkey, pop, ownership) = abi.decode(data, (bytes, bytes, bytes));
+        if (
+            pubkey.length != BLS12381.G2_LENGTH || pop.length != BLS12381.G1_LENGTH
+                || ownership.length != BLS12381.G1_LENGTH
+        ) {
             revert InvalidRegistrationData();
         }
         // The points themselves are checked by verifyProofOfPossession.

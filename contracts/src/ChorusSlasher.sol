@@ -16,7 +16,9 @@ import {IAllocationManager, IAllocationManagerTypes} from "./interfaces/IEigenLa
 ///         both Merkle paths; when it holds, the operator is slashed through
 ///         `AllocationManager.slashOperator` (this contract is the AVS's
 ///         appointee for that call) and ejected from future tables. Anyone may
-///         submit a proof; each offence slashes once.
+///         submit a proof. An operator is slashed once: the first proof ejects
+///         and bans it, so further proofs of the same act (one per rollup it
+///         covered) would only multiply the penalty.
 contract ChorusSlasher is IChorusSlasher {
     IAllocationManager public immutable allocationManager;
     IChorusRegistry public immutable registry;
@@ -25,7 +27,7 @@ contract ChorusSlasher is IChorusSlasher {
     /// @notice Fraction of the operator's allocation slashed per offence (1e18 = all).
     uint256 public immutable wadToSlash;
 
-    mapping(bytes32 offence => bool) public slashed;
+    mapping(address operator => bool) public slashed;
 
     constructor(
         IAllocationManager allocationManager_,
@@ -36,6 +38,7 @@ contract ChorusSlasher is IChorusSlasher {
         allocationManager = allocationManager_;
         registry = registry_;
         attestations = attestations_;
+        if (wadToSlash_ == 0 || wadToSlash_ > 1e18) revert InvalidWadToSlash(wadToSlash_);
         wadToSlash = wadToSlash_;
     }
 
@@ -47,7 +50,10 @@ contract ChorusSlasher is IChorusSlasher {
         SignedCommitment calldata b
     ) external {
         bytes32 pubkeyHash = keccak256(pubkey);
-        if (registry.operatorOfKey(pubkeyHash) != operator) revert KeyNotOfOperator(pubkeyHash, operator);
+        if (operator == address(0) || registry.operatorOfKey(pubkeyHash) != operator) {
+            revert KeyNotOfOperator(pubkeyHash, operator);
+        }
+        if (slashed[operator]) revert AlreadySlashed(operator);
         uint64 rollupId = a.commitment.rollupId;
         uint64 height = a.commitment.l2BlockNumber;
         if (b.commitment.rollupId != rollupId || b.commitment.l2BlockNumber != height) revert NotSameRollupHeight();
@@ -57,9 +63,7 @@ contract ChorusSlasher is IChorusSlasher {
         _checkSigned(pubkey, a);
         _checkSigned(pubkey, b);
 
-        bytes32 offence = keccak256(abi.encode(operator, rollupId, height));
-        if (slashed[offence]) revert AlreadySlashed(operator, rollupId, height);
-        slashed[offence] = true;
+        slashed[operator] = true;
 
         _slash(operator);
         registry.eject(operator);

@@ -5,8 +5,9 @@
 //! 3. wait out the allocation delay;
 //! 4. `AllocationManager.modifyAllocations` to the Chorus operator set;
 //! 5. `AllocationManager.registerForOperatorSets`, whose `data` carries the
-//!    operator's G2 key and proof of possession for the Chorus registry to
-//!    check ([`registration_data`]).
+//!    operator's G2 key, its proof of possession, and its signature binding
+//!    the key to this operator, for the Chorus registry to check
+//!    ([`registration_data`]).
 //!
 //! Every step reads the chain first and is skipped when already done, so a
 //! registration that stopped half-way is finished by running it again.
@@ -16,6 +17,7 @@ use alloy::{
     providers::Provider,
     sol_types::SolValue,
 };
+use chorus_contracts::checkpoint::key_registration_message;
 use chorus_deploy::{
     DeployError,
     chorus::Deployment,
@@ -65,13 +67,21 @@ pub struct StepReport {
     pub outcome: StepOutcome,
 }
 
-/// The G2 key and proof of possession the Chorus registry expects in
-/// `registerForOperatorSets`' `data`: `abi.encode(bytes pubkeyG2, bytes popG1)`,
-/// both EIP-2537 encoded.
-pub fn registration_data(secret: &SecretKey) -> Bytes {
+/// What the Chorus registry expects in `registerForOperatorSets`' `data`:
+/// `abi.encode(bytes pubkeyG2, bytes popG1, bytes ownershipG1)`, EIP-2537
+/// encoded, where the ownership signature binds the key to `operator` in
+/// `registry` on chain `l1_chain_id`.
+pub fn registration_data(
+    secret: &SecretKey,
+    l1_chain_id: u64,
+    registry: Address,
+    operator: Address,
+) -> Bytes {
+    let message = key_registration_message(l1_chain_id, registry, operator);
     let pubkey = Bytes::copy_from_slice(&secret.public_key().to_eip2537());
     let pop = Bytes::copy_from_slice(&secret.prove_possession().to_eip2537());
-    Bytes::from((pubkey, pop).abi_encode_params())
+    let ownership = Bytes::copy_from_slice(&secret.sign(message.as_slice()).to_eip2537());
+    Bytes::from((pubkey, pop, ownership).abi_encode_params())
 }
 
 /// Runs the five steps for `operator` (the account `provider` signs for)
@@ -110,7 +120,7 @@ pub async fn register_operator<P: Provider>(
         operator,
         registry,
         &[OPERATOR_SET_ID],
-        registration_data(bls),
+        registration_data(bls, deployment.chain_id, registry, operator),
     )
     .await?;
     record("register with Chorus (BLS key and proof of possession)", outcome);
@@ -126,11 +136,17 @@ mod tests {
     #[test]
     fn registration_data_decodes_as_the_registry_does() {
         let secret = SecretKey::random();
-        let data = registration_data(&secret);
-        // ChorusRegistry accepts exactly 4 words + 256 + 128 bytes.
-        assert_eq!(data.len(), 4 * 32 + 256 + 128);
-        let (pubkey, pop) = <(Bytes, Bytes)>::abi_decode_params(&data).unwrap();
-        assert_eq!(pubkey.as_ref(), secret.public_key().to_eip2537().as_slice());
+        let (chain_id, registry, operator) =
+            (31337, Address::repeat_byte(1), Address::repeat_byte(7));
+        let data = registration_data(&secret, chain_id, registry, operator);
+        // ChorusRegistry accepts exactly 6 words + 256 + 128 + 128 bytes.
+        assert_eq!(data.len(), 6 * 32 + 256 + 2 * 128);
+        let (pubkey, pop, ownership) = <(Bytes, Bytes, Bytes)>::abi_decode_params(&data).unwrap();
+        let public = chorus_keys::bls::PublicKey::from_eip2537(&pubkey).unwrap();
+        assert_eq!(public, secret.public_key());
         assert_eq!(pop.as_ref(), secret.prove_possession().to_eip2537().as_slice());
+        let message = key_registration_message(chain_id, registry, operator);
+        let signature = chorus_keys::bls::Signature::from_eip2537(&ownership).unwrap();
+        assert!(public.verify(message.as_slice(), &signature).is_ok());
     }
 }

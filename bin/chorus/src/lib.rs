@@ -8,8 +8,11 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod chain;
+pub mod deploy;
 pub mod keys;
 pub mod logging;
+pub mod operator;
 pub mod password;
 
 /// Restaked validation for rollups: operator keys, nodes and tooling.
@@ -30,6 +33,11 @@ pub enum Command {
     /// Create, import, list and inspect BLS and Ethereum keystores.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Deploy EigenLayer core (unless given) and Chorus, and set up the AVS.
+    Deploy(deploy::DeployArgs),
+    /// Operator tasks: registration with Chorus through EigenLayer.
+    #[command(subcommand)]
+    Operator(operator::OperatorCommand),
 }
 
 impl Cli {
@@ -37,6 +45,8 @@ impl Cli {
     pub fn run(self) -> eyre::Result<()> {
         match self.command {
             Command::Keys(command) => command.run(),
+            Command::Deploy(args) => args.run(),
+            Command::Operator(command) => command.run(),
         }
     }
 }

@@ -6,7 +6,7 @@ use alloy::{
     sol_types::{SolStruct, SolValue},
 };
 
-use crate::{ChorusCheckpoint, Commitment, merkle::MerkleTree};
+use crate::{ChorusCheckpoint, ChorusKeyRegistration, Commitment, merkle::MerkleTree};
 
 /// Leaf of a checkpoint tree: `keccak256(keccak256(abi.encode(commitment)))`.
 pub fn leaf_hash(commitment: &Commitment) -> B256 {
@@ -32,6 +32,13 @@ pub fn checkpoint_message(
         commitmentsRoot: commitments_root,
     }
     .eip712_hash_struct()
+}
+
+/// What a BLS key signs to be registered for `operator` in `registry`:
+/// EIP-712 `hashStruct(ChorusKeyRegistration)`.
+pub fn key_registration_message(l1_chain_id: u64, registry: Address, operator: Address) -> B256 {
+    ChorusKeyRegistration { l1ChainId: U256::from(l1_chain_id), registry, operator }
+        .eip712_hash_struct()
 }
 
 /// Why a list of commitments cannot form a checkpoint.

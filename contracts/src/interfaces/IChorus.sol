@@ -26,6 +26,16 @@ struct ChorusCheckpoint {
     bytes32 commitmentsRoot;
 }
 
+/// @notice What a BLS key signs to be registered for one operator, as an
+///         EIP-712 struct. The standard proof of possession does not name an
+///         operator, so without this anyone could copy a key and its proof from
+///         the mempool and register it first.
+struct ChorusKeyRegistration {
+    uint256 l1ChainId;
+    address registry;
+    address operator;
+}
+
 /// @notice A version of the operator table as a submitter restates it; the
 ///         registry stores only its digest.
 /// @param apk Aggregate G2 key of every operator in the table (EIP-2537, 256 bytes).
@@ -79,10 +89,12 @@ interface IChorusRegistry {
     error WrongOperatorSet();
     error InvalidRegistrationData();
     error InvalidProofOfPossession();
+    error InvalidKeyOwnership();
+    error OperatorAlreadyRegistered(address operator);
+    error InvalidSlasher();
     error KeyAlreadyRegistered(bytes32 pubkeyHash, address owner);
     error KeyBanned(bytes32 pubkeyHash);
     error OperatorBanned(address operator);
-    error EmptyOperatorTable();
     error SlasherAlreadySet();
     error StrategiesNotAscending();
     error LengthMismatch();
@@ -134,6 +146,7 @@ interface IChorusAttestations {
     error CommitmentsNotSorted();
     error RollupNotAttested(uint64 rollupId);
     error RollupAlreadyListed(uint64 rollupId);
+    error InvalidQuorum(uint16 quorumBps);
 
     function registry() external view returns (address);
     function quorumBps() external view returns (uint16);
@@ -182,7 +195,8 @@ interface IChorusSlasher {
     error CommitmentsDoNotConflict();
     error NotInCheckpoint();
     error InvalidSignature();
-    error AlreadySlashed(address operator, uint64 rollupId, uint64 l2BlockNumber);
+    error AlreadySlashed(address operator);
+    error InvalidWadToSlash(uint256 wad);
 
     function proveEquivocation(
         address operator,
