@@ -18,7 +18,7 @@ use alloy::{
 };
 use chorus_contracts::{IChorusRegistry, table::OperatorTable};
 use chorus_deploy::{
-    anvil::spawn_anvil,
+    anvil::spawn_anvil_with,
     chorus::{ChorusConfig, Deployment, deploy_chorus},
     eigenlayer::{WaitOptions, deploy_eigenlayer},
 };
@@ -58,13 +58,9 @@ impl Devchain {
     /// Starts anvil, deploys everything with `config` and registers
     /// `operators` operators (anvil accounts 1..) with fresh BLS keys.
     pub async fn start(config: &ChorusConfig, operators: usize) -> Result<Self, BoxError> {
-        let anvil = spawn_anvil()?;
+        let accounts = (operators + 1).max(10).to_string();
+        let anvil = spawn_anvil_with(|anvil| anvil.args(["--accounts", accounts.as_str()]))?;
         let keys = anvil.keys();
-        if operators + 1 > keys.len() {
-            return Err(
-                format!("anvil has {} accounts, {operators} operators asked", keys.len()).into()
-            );
-        }
         let signers: Vec<PrivateKeySigner> =
             keys.iter().take(operators + 1).map(|key| key.clone().into()).collect();
         let deployer = signers[0].address();

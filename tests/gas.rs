@@ -1,0 +1,121 @@
+//! Gas of `submitCheckpoint` from real transaction receipts on anvil, for
+//! the table in BENCHMARKS.md: operators x non-signers x root-only or
+//! recording 1 or 10 rollups. Each case is a fresh checkpoint of a warm
+//! contract (rollups recorded once before), so recording is steady state.
+//!
+//! Run: `cargo run --release -p chorus-tests --example gas`
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::collections::HashSet;
+
+use alloy::primitives::{Address, B256, Bytes, keccak256};
+use chorus_contracts::{
+    Commitment, IChorusAttestations,
+    checkpoint::{CheckpointTree, checkpoint_message},
+    table::OperatorTable,
+};
+use chorus_deploy::chorus::{ChorusConfig, Rollup};
+use chorus_keys::bls::{AggregateSignature, Signature};
+use chorus_tests::{Devchain, expect_success};
+
+const ROLLUPS: u64 = 10;
+
+fn tree(height: u64, rollups: u64) -> CheckpointTree {
+    let commitments = (1..=rollups)
+        .map(|rollup_id| Commitment {
+            rollupId: rollup_id,
+            l2BlockNumber: height,
+            l2BlockHash: keccak256([height.to_be_bytes(), rollup_id.to_be_bytes()].concat()),
+            stateRoot: keccak256([rollup_id.to_be_bytes(), height.to_be_bytes()].concat()),
+        })
+        .collect();
+    CheckpointTree::new(commitments).unwrap()
+}
+
+fn aggregate(chain: &Devchain, signers: &HashSet<Address>, message: B256) -> Bytes {
+    let signatures: Vec<Signature> = chain
+        .operators
+        .iter()
+        .filter(|operator| signers.contains(&operator.address))
+        .map(|operator| operator.bls.sign(message.as_slice()))
+        .collect();
+    Bytes::copy_from_slice(&AggregateSignature::aggregate(&signatures).unwrap().to_eip2537())
+}
+
+/// Submits one checkpoint at `height` and returns the receipt's gas.
+async fn submit(
+    chain: &Devchain,
+    table: &OperatorTable,
+    signers: &HashSet<Address>,
+    height: u64,
+    recorded_rollups: Option<u64>,
+) -> u64 {
+    let deployment = &chain.deployment;
+    let attestations = IChorusAttestations::new(deployment.chorus.attestations, &chain.provider);
+    let tree = tree(height, recorded_rollups.unwrap_or(1));
+    let message = checkpoint_message(
+        deployment.chain_id,
+        deployment.chorus.attestations,
+        table.version(),
+        tree.root(),
+    );
+    let signature = aggregate(chain, signers, message);
+    let non_signers = table.non_signers(signers);
+    let receipt = match recorded_rollups {
+        None => attestations
+            .submitCheckpoint(table.table_ref(), tree.root(), non_signers, signature)
+            .from(chain.deployer)
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap(),
+        Some(_) => attestations
+            .submitCheckpointWithCommitments(
+                table.table_ref(),
+                tree.commitments().to_vec(),
+                non_signers,
+                signature,
+            )
+            .from(chain.deployer)
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap(),
+    };
+    expect_success(&receipt).unwrap().gas_used
+}
+
+#[tokio::main]
+async fn main() {
+    let config = ChorusConfig {
+        rollups: (1..=ROLLUPS)
+            .map(|chain_id| Rollup { chain_id, name: format!("r{chain_id}") })
+            .collect(),
+        ..ChorusConfig::default()
+    };
+    println!("| operators | non-signers | root-only | recording 1 rollup | recording 10 rollups |");
+    println!("|---:|---:|---:|---:|---:|");
+    for operators in [10usize, 100, 200] {
+        let chain = Devchain::start(&config, operators).await.unwrap();
+        let table = chain.update_table().await.unwrap();
+        let mut height = 1;
+        // Warm up: every rollup has a recorded commitment already.
+        submit(&chain, &table, &chain.first_operators(operators), height, Some(ROLLUPS)).await;
+        for non_signers in [0usize, 1, 10] {
+            // Two thirds must sign: with 10 operators, 3 is the most that may not.
+            let non_signers = non_signers.min(operators - (operators * 2).div_ceil(3));
+            let signers = chain.first_operators(operators - non_signers);
+            let mut row = Vec::new();
+            for mode in [None, Some(1), Some(ROLLUPS)] {
+                height += 1;
+                row.push(submit(&chain, &table, &signers, height, mode).await);
+            }
+            println!("| {operators} | {non_signers} | {} | {} | {} |", row[0], row[1], row[2]);
+        }
+    }
+}
