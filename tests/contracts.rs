@@ -13,7 +13,7 @@ use std::collections::HashSet;
 
 use alloy::primitives::{Address, B256, Bytes, keccak256};
 use chorus_contracts::{
-    Commitment, IChorusAttestations, IChorusRegistry, IChorusSlasher, SignedCommitment,
+    Commitment, IChorusAttestations, IChorusRegistry, IChorusSlasher,
     checkpoint::{CheckpointTree, checkpoint_message},
 };
 use chorus_deploy::chorus::{ChorusConfig, Rollup};
@@ -191,20 +191,7 @@ async fn attest_read_back_and_slash_on_real_eigenlayer() {
     let first = CheckpointTree::new(vec![commitment(10, 200, 6)]).unwrap();
     let second = CheckpointTree::new(vec![commitment(10, 200, 7), commitment(11, 9, 8)]).unwrap();
     let signed = |tree: &CheckpointTree| {
-        let message = checkpoint_message(
-            deployment.chain_id,
-            deployment.chorus.attestations,
-            table.version(),
-            tree.root(),
-        );
-        let (leaf, proof) = tree.proof_for(10).unwrap();
-        SignedCommitment {
-            tableVersion: table.version(),
-            commitmentsRoot: tree.root(),
-            signature: Bytes::copy_from_slice(&offender.bls.sign(message.as_slice()).to_eip2537()),
-            commitment: leaf.clone(),
-            proof,
-        }
+        chain.signed_commitment(offender, table.version(), tree, 10).unwrap()
     };
     let pubkey = Bytes::copy_from_slice(&offender.bls.public_key().to_eip2537());
     let slasher = IChorusSlasher::new(deployment.chorus.slasher, &chain.provider);

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 
 use alloy::primitives::{Address, B256, Bytes, keccak256};
 use chorus_contracts::{
-    Commitment, IChorusAttestations,
+    Commitment, IChorusAttestations, IChorusSlasher,
     checkpoint::{CheckpointTree, checkpoint_message},
     table::OperatorTable,
 };
@@ -90,6 +90,33 @@ async fn submit(
     expect_success(&receipt).unwrap().gas_used
 }
 
+/// Gas of `proveEquivocation` for two one-rollup checkpoints.
+async fn equivocation_gas(config: &ChorusConfig) -> u64 {
+    let chain = Devchain::start(config, 10).await.unwrap();
+    let table = chain.update_table().await.unwrap();
+    let offender = &chain.operators[0];
+    let first = tree(1_000, 1);
+    let mut conflicting = first.commitments().to_vec();
+    conflicting[0].stateRoot = keccak256(b"another state");
+    let second = CheckpointTree::new(conflicting).unwrap();
+    let slasher = IChorusSlasher::new(chain.deployment.chorus.slasher, &chain.provider);
+    let receipt = slasher
+        .proveEquivocation(
+            offender.address,
+            Bytes::copy_from_slice(&offender.bls.public_key().to_eip2537()),
+            chain.signed_commitment(offender, table.version(), &first, 1).unwrap(),
+            chain.signed_commitment(offender, table.version(), &second, 1).unwrap(),
+        )
+        .from(chain.deployer)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    expect_success(&receipt).unwrap().gas_used
+}
+
 #[tokio::main]
 async fn main() {
     let config = ChorusConfig {
@@ -98,11 +125,13 @@ async fn main() {
             .collect(),
         ..ChorusConfig::default()
     };
+    let mut table_updates = Vec::new();
     println!("| operators | non-signers | root-only | recording 1 rollup | recording 10 rollups |");
     println!("|---:|---:|---:|---:|---:|");
     for operators in [10usize, 100, 200] {
         let chain = Devchain::start(&config, operators).await.unwrap();
-        let table = chain.update_table().await.unwrap();
+        let (table, update_gas) = chain.update_table_with_gas().await.unwrap();
+        table_updates.push((operators, update_gas));
         let mut height = 1;
         // Warm up: every rollup has a recorded commitment already.
         submit(&chain, &table, &chain.first_operators(operators), height, Some(ROLLUPS)).await;
@@ -118,4 +147,15 @@ async fn main() {
             println!("| {operators} | {non_signers} | {} | {} | {} |", row[0], row[1], row[2]);
         }
     }
+    println!();
+    println!("| operators | updateOperatorTable |");
+    println!("|---:|---:|");
+    for (operators, gas) in table_updates {
+        println!("| {operators} | {gas} |");
+    }
+    println!();
+    println!(
+        "equivocation proof (slash and eject), 10 operators: {}",
+        equivocation_gas(&config).await
+    );
 }

@@ -23,8 +23,14 @@ library CheckpointLib {
     }
 
     /// @notice Leaf of an operator table: the operator's key hash and weight.
-    function operatorLeaf(bytes32 pubkeyHash, uint256 weight) internal pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(pubkeyHash, weight))));
+    ///         Leaves are read by position (see TableLeaves), not through a
+    ///         Merkle tree, so one hash suffices.
+    function operatorLeaf(bytes32 pubkeyHash, uint256 weight) internal pure returns (bytes32 leaf) {
+        assembly ("memory-safe") {
+            mstore(0x00, pubkeyHash)
+            mstore(0x20, weight)
+            leaf := keccak256(0x00, 0x40)
+        }
     }
 
     /// @notice `hashStruct(ChorusCheckpoint)`: the 32 bytes operators sign.

@@ -5,7 +5,8 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
 import {BLS12381} from "./bls/BLS12381.sol";
 import {CheckpointLib} from "./CheckpointLib.sol";
-import {IChorusRegistry} from "./interfaces/IChorus.sol";
+import {IChorusAttestations, IChorusRegistry} from "./interfaces/IChorus.sol";
+import {TableLeaves} from "./TableLeaves.sol";
 import {
     IAllocationManager,
     IAllocationManagerTypes,
@@ -26,30 +27,38 @@ import {
 ///
 ///         Operator tables are versioned. `updateOperatorTable` (anyone may call
 ///         it) reads each registered operator's slashable stake from the
-///         AllocationManager, weighs it per strategy, and stores only a digest
-///         of (aggregate key, total weight, Merkle root of the operator leaves);
-///         the event carries the full table for off-chain use. Operators with no
-///         weight are left out. A superseded version stays acceptable for
-///         `tableGracePeriod` blocks so that checkpoints in flight still land.
+///         AllocationManager, weighs it per strategy, stores the operator leaves
+///         as contract code (TableLeaves) and hands the attestation contract the
+///         version's digest of (aggregate key, total weight) with the leaves'
+///         address; the event carries the full table for off-chain use.
+///         Operators with no weight are left out.
+///
+///         The table update costs gas per registered operator, so the set is
+///         bounded: at most `maxOperators` operators, each with at least
+///         `minOperatorWeight` of allocated stake when it registers, and anyone
+///         may prune an operator whose weight fell below that. Without these,
+///         stake-less registrations could push the update past the transaction
+///         gas cap and freeze the latest table, and dust-stake registrations
+///         could hold every place.
 contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
     /// @notice Chorus has one operator set.
     uint32 public constant OPERATOR_SET_ID = 0;
+    /// @notice Largest `maxOperators` a deployment may choose: a full table's
+    ///         update must fit one transaction (16,777,216 gas since EIP-7825).
+    ///         Measured against EigenLayer core on anvil: see BENCHMARKS.md.
+    uint32 public constant MAX_OPERATORS_LIMIT = 256;
     /// @notice Strategy multipliers are fixed point with 18 decimals (1e18 = 1x).
     uint256 public constant MULTIPLIER_UNIT = 1e18;
 
     IAllocationManager public immutable allocationManager;
     IPermissionController public immutable permissionController;
-    uint32 public immutable tableGracePeriod;
+    uint32 public immutable maxOperators;
+    uint256 public immutable minOperatorWeight;
 
     struct OperatorInfo {
         bytes32 pubkeyHash;
         bool registered;
         bool banned;
-    }
-
-    struct TableRecord {
-        bytes28 digest;
-        uint32 expiresAtBlock;
     }
 
     mapping(address operator => OperatorInfo) private _operators;
@@ -63,8 +72,11 @@ contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
     mapping(address strategy => uint256) public multiplier;
 
     address public slasher;
+    address public attestations;
     uint32 public latestTableVersion;
-    mapping(uint32 version => TableRecord) private _tables;
+    /// @dev Hash of the latest table's content, leaves included, so that an
+    ///      update with nothing changed publishes no new version.
+    bytes32 private _latestContent;
 
     modifier onlyAllocationManager() {
         if (msg.sender != address(allocationManager)) revert OnlyAllocationManager();
@@ -75,11 +87,17 @@ contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
         address owner_,
         IAllocationManager allocationManager_,
         IPermissionController permissionController_,
-        uint32 tableGracePeriod_
+        uint32 maxOperators_,
+        uint256 minOperatorWeight_
     ) Ownable(owner_) {
+        if (maxOperators_ == 0 || maxOperators_ > MAX_OPERATORS_LIMIT) {
+            revert TooManyOperators(maxOperators_);
+        }
         allocationManager = allocationManager_;
         permissionController = permissionController_;
-        tableGracePeriod = tableGracePeriod_;
+        maxOperators = maxOperators_;
+        // Zero would admit stake-less operators; 1 is the least that does not.
+        minOperatorWeight = minOperatorWeight_ == 0 ? 1 : minOperatorWeight_;
     }
 
     // ------------------------------------------------------------------
@@ -89,12 +107,14 @@ contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
     /// @notice Makes this contract the Chorus AVS on EigenLayer: metadata, the
     ///         operator set over `strategies_` (ascending, as slashing wants
     ///         them) with their weight multipliers, this contract as registrar,
-    ///         and `slasher_` appointed to call `slashOperator`. Once only.
+    ///         `slasher_` appointed to call `slashOperator`, and `attestations_`
+    ///         as the contract that keeps table versions. Once only.
     function setupAvs(
         string calldata metadataURI,
         address[] calldata strategies_,
         uint256[] calldata multipliers,
-        address slasher_
+        address slasher_,
+        address attestations_
     ) external onlyOwner {
         if (slasher != address(0)) revert SlasherAlreadySet();
         if (slasher_ == address(0)) revert InvalidSlasher();
@@ -104,7 +124,13 @@ contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
             _strategies.push(strategies_[i]);
             multiplier[strategies_[i]] = multipliers[i];
         }
+        // Every table goes to this contract; one that cannot record would
+        // stop table updates for good (setupAvs runs once).
+        if (attestations_ == address(0) || IChorusAttestations(attestations_).registry() != address(this)) {
+            revert InvalidAttestations();
+        }
         slasher = slasher_;
+        attestations = attestations_;
 
         allocationManager.updateAVSMetadataURI(address(this), metadataURI);
         IAllocationManagerTypes.CreateSetParams[] memory sets = new IAllocationManagerTypes.CreateSetParams[](1);
@@ -129,6 +155,8 @@ contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
         OperatorInfo storage info = _operators[operator];
         if (info.banned) revert OperatorBanned(operator);
         if (info.registered) revert OperatorAlreadyRegistered(operator);
+        if (_registered.length >= maxOperators) revert OperatorSetFull(maxOperators);
+        if (_allocatedWeight(operator) < minOperatorWeight) revert NoAllocatedStake(operator);
         (bytes memory pubkey, bytes memory pop, bytes memory ownership) = _decodeRegistration(data);
         bytes32 pubkeyHash = keccak256(pubkey);
         if (keyBanned[pubkeyHash]) revert KeyBanned(pubkeyHash);
@@ -178,13 +206,22 @@ contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
         info.banned = true;
         keyBanned[info.pubkeyHash] = true;
         emit OperatorEjected(operator, info.pubkeyHash);
-        if (!_removeRegistered(operator)) return;
-        uint32[] memory ids = new uint32[](1);
-        ids[0] = OPERATOR_SET_ID;
-        try allocationManager.deregisterFromOperatorSets(
-            IAllocationManagerTypes.DeregisterParams({operator: operator, avs: address(this), operatorSetIds: ids})
-        ) {}
-            catch {}
+        _leaveOperatorSet(operator);
+    }
+
+    /// @notice Removes a registered operator whose weight fell below
+    ///         `minOperatorWeight` (it deallocated or was slashed), freeing its
+    ///         place and the gas it costs every table update. Anyone may call it.
+    function pruneOperator(address operator) external {
+        if (!_operators[operator].registered) return;
+        address[] memory one = new address[](1);
+        one[0] = operator;
+        uint256[][] memory stake = allocationManager.getMinimumSlashableStake(
+            OperatorSet({avs: address(this), id: OPERATOR_SET_ID}), one, _strategies, uint32(block.number)
+        );
+        if (_weigh(stake[0]) >= minOperatorWeight) revert OperatorHasWeight(operator);
+        emit OperatorPruned(operator);
+        _leaveOperatorSet(operator);
     }
 
     // ------------------------------------------------------------------
@@ -209,16 +246,16 @@ contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
         }
         // An empty table is a valid version: it retires the previous one, and
         // no checkpoint can reach a quorum of nothing.
-        bytes32 operatorsRoot = CheckpointLib.merkleRoot(leaves);
-        bytes28 digest = bytes28(keccak256(abi.encode(apk, totalWeight, operatorsRoot)));
-
+        bytes32 content = keccak256(abi.encode(apk, totalWeight, leaves));
         version = latestTableVersion;
-        if (version != 0 && _tables[version].digest == digest) return version;
-        if (version != 0) _tables[version].expiresAtBlock = uint32(block.number) + tableGracePeriod;
+        if (version != 0 && content == _latestContent) return version;
         version += 1;
         latestTableVersion = version;
-        _tables[version] = TableRecord({digest: digest, expiresAtBlock: 0});
-        emit OperatorTableUpdated(version, apk, totalWeight, operatorsRoot, members, keys, weights);
+        _latestContent = content;
+        address store = TableLeaves.write(leaves);
+        bytes28 digest = bytes28(keccak256(abi.encode(apk, totalWeight)));
+        IChorusAttestations(attestations).recordTable(version, digest, store);
+        emit OperatorTableUpdated(version, apk, totalWeight, store, members, keys, weights);
     }
 
     /// @dev Registered operators with non-zero weight, in registration-array
@@ -233,10 +270,7 @@ contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
         );
         uint256 count = 0;
         for (uint256 i = 0; i < registered.length; ++i) {
-            uint256 weight = 0;
-            for (uint256 s = 0; s < _strategies.length; ++s) {
-                weight += stake[i][s] * multiplier[_strategies[s]] / MULTIPLIER_UNIT;
-            }
+            uint256 weight = _weigh(stake[i]);
             if (weight == 0) continue;
             members[count] = registered[i];
             weights[count] = weight;
@@ -251,12 +285,6 @@ contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
     // ------------------------------------------------------------------
     // Views
     // ------------------------------------------------------------------
-
-    /// @inheritdoc IChorusRegistry
-    function tableRecord(uint32 version) external view returns (bytes28 digest, uint32 expiresAtBlock) {
-        TableRecord storage record = _tables[version];
-        return (record.digest, record.expiresAtBlock);
-    }
 
     /// @inheritdoc IChorusRegistry
     function pubkeyHashOf(address operator) external view returns (bytes32) {
@@ -290,6 +318,36 @@ contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
     function _checkOperatorSet(address avs, uint32[] calldata operatorSetIds) private view {
         if (avs != address(this)) revert WrongAvs(avs);
         if (operatorSetIds.length != 1 || operatorSetIds[0] != OPERATOR_SET_ID) revert WrongOperatorSet();
+    }
+
+    /// @dev Weight of one operator's stake per strategy: sum of stake x multiplier.
+    function _weigh(uint256[] memory stakePerStrategy) private view returns (uint256 weight) {
+        for (uint256 s = 0; s < _strategies.length; ++s) {
+            weight += stakePerStrategy[s] * multiplier[_strategies[s]] / MULTIPLIER_UNIT;
+        }
+    }
+
+    /// @dev Weight of what `operator` has allocated to the set (slashable once
+    ///      it is a member; EigenLayer reports no slashable stake before).
+    function _allocatedWeight(address operator) private view returns (uint256) {
+        address[] memory one = new address[](1);
+        one[0] = operator;
+        uint256[][] memory stake = allocationManager.getAllocatedStake(
+            OperatorSet({avs: address(this), id: OPERATOR_SET_ID}), one, _strategies
+        );
+        return _weigh(stake[0]);
+    }
+
+    /// @dev Drops `operator` here and asks EigenLayer to deregister it. The
+    ///      local removal holds even if EigenLayer refuses (e.g. while paused).
+    function _leaveOperatorSet(address operator) private {
+        if (!_removeRegistered(operator)) return;
+        uint32[] memory ids = new uint32[](1);
+        ids[0] = OPERATOR_SET_ID;
+        try allocationManager.deregisterFromOperatorSets(
+            IAllocationManagerTypes.DeregisterParams({operator: operator, avs: address(this), operatorSetIds: ids})
+        ) {}
+            catch {}
     }
 
     /// @dev Removes `operator` from the registered list (swap and pop);

@@ -6,7 +6,7 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {BLS12381} from "./bls/BLS12381.sol";
 import {CheckpointLib} from "./CheckpointLib.sol";
 import {IChorusRegistry, IChorusSlasher, SignedCommitment} from "./interfaces/IChorus.sol";
-import {IAllocationManager, IAllocationManagerTypes} from "./interfaces/IEigenLayer.sol";
+import {IAllocationManager, IAllocationManagerTypes, OperatorSet} from "./interfaces/IEigenLayer.sol";
 
 /// @title Chorus slasher: equivocation proofs.
 /// @notice Equivocation: one operator signed two checkpoints of this deployment
@@ -65,7 +65,10 @@ contract ChorusSlasher is IChorusSlasher {
 
         slashed[operator] = true;
 
-        _slash(operator);
+        // Past EigenLayer's deallocation delay a departed operator can no longer
+        // be slashed; it is banned all the same, so it cannot come back.
+        OperatorSet memory set = OperatorSet({avs: address(registry), id: registry.OPERATOR_SET_ID()});
+        if (allocationManager.isOperatorSlashable(operator, set)) _slash(operator);
         registry.eject(operator);
         emit EquivocationProven(operator, rollupId, height, a.commitmentsRoot, b.commitmentsRoot);
     }

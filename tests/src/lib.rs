@@ -10,13 +10,17 @@ use std::collections::HashSet;
 use alloy::{
     network::EthereumWallet,
     node_bindings::AnvilInstance,
-    primitives::{Address, U256},
+    primitives::{Address, Bytes, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::types::TransactionReceipt,
     signers::local::PrivateKeySigner,
     sol_types::SolEvent,
 };
-use chorus_contracts::{IChorusRegistry, table::OperatorTable};
+use chorus_contracts::{
+    IChorusRegistry, SignedCommitment,
+    checkpoint::{CheckpointTree, checkpoint_message},
+    table::OperatorTable,
+};
 use chorus_deploy::{
     anvil::spawn_anvil_with,
     chorus::{ChorusConfig, Deployment, deploy_chorus},
@@ -96,12 +100,44 @@ impl Devchain {
 
     /// Calls `updateOperatorTable` and rebuilds the table from its event.
     pub async fn update_table(&self) -> Result<OperatorTable, BoxError> {
+        Ok(self.update_table_with_gas().await?.0)
+    }
+
+    /// [`Self::update_table`], with the gas the update used.
+    pub async fn update_table_with_gas(&self) -> Result<(OperatorTable, u64), BoxError> {
         let registry = IChorusRegistry::new(self.deployment.chorus.registry, &self.provider);
         let receipt =
             registry.updateOperatorTable().from(self.deployer).send().await?.get_receipt().await?;
         let event = expect_success(&receipt)
             .and_then(decode_event::<IChorusRegistry::OperatorTableUpdated>)?;
-        Ok(OperatorTable::from_event(&event)?)
+        Ok((OperatorTable::from_event(&event)?, receipt.gas_used))
+    }
+
+    /// `operator`'s signature over `tree` (as table `version` names it)
+    /// with the path to `rollup_id`'s commitment: half an equivocation proof.
+    pub fn signed_commitment(
+        &self,
+        operator: &TestOperator,
+        version: u32,
+        tree: &CheckpointTree,
+        rollup_id: u64,
+    ) -> Result<SignedCommitment, BoxError> {
+        let deployment = &self.deployment;
+        let message = checkpoint_message(
+            deployment.chain_id,
+            deployment.chorus.attestations,
+            version,
+            tree.root(),
+        );
+        let (leaf, proof) =
+            tree.proof_for(rollup_id).ok_or(format!("rollup {rollup_id} is not in the tree"))?;
+        Ok(SignedCommitment {
+            tableVersion: version,
+            commitmentsRoot: tree.root(),
+            signature: Bytes::copy_from_slice(&operator.bls.sign(message.as_slice()).to_eip2537()),
+            commitment: leaf.clone(),
+            proof,
+        })
     }
 
     /// The addresses of the first `count` operators.

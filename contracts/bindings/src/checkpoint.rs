@@ -13,9 +13,10 @@ pub fn leaf_hash(commitment: &Commitment) -> B256 {
     keccak256(keccak256(commitment.abi_encode()))
 }
 
-/// Leaf of an operator table: `keccak256(keccak256(abi.encode(pubkeyHash, weight)))`.
+/// Leaf of an operator table: `keccak256(abi.encode(pubkeyHash, weight))`.
+/// Leaves are read by position on chain, not through a tree, so one hash does.
 pub fn operator_leaf(pubkey_hash: B256, weight: U256) -> B256 {
-    keccak256(keccak256((pubkey_hash, weight).abi_encode()))
+    keccak256((pubkey_hash, weight).abi_encode())
 }
 
 /// The 32-byte message operators sign: EIP-712 `hashStruct(ChorusCheckpoint)`.

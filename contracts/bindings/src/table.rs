@@ -1,9 +1,10 @@
 //! Operator tables as the registry publishes them.
 //!
-//! `ChorusRegistry.updateOperatorTable` stores only a digest; its
-//! `OperatorTableUpdated` event carries the whole table. [`OperatorTable`]
-//! rebuilds it from that event, checks the Merkle root, and produces what a
-//! submission restates: the [`TableRef`] and a proof for each non-signer.
+//! `ChorusRegistry.updateOperatorTable` hands the attestation contract only a
+//! digest and the address of the version's leaves; its `OperatorTableUpdated`
+//! event carries the whole table. [`OperatorTable`] rebuilds it from that
+//! event and produces what a submission restates: the [`TableRef`] and each
+//! non-signer with its position.
 
 use std::collections::HashSet;
 
@@ -11,7 +12,6 @@ use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 
 use crate::{
     IChorusRegistry::OperatorTableUpdated, NonSigner, TableRef, checkpoint::operator_leaf,
-    merkle::MerkleTree,
 };
 
 /// One operator of a table.
@@ -45,12 +45,6 @@ pub enum TableError {
         /// Weights listed.
         weights: usize,
     },
-    /// The table has no operator.
-    #[error("operator table version {0} is empty")]
-    Empty(u32),
-    /// The leaves do not hash to the root the registry stored.
-    #[error("operator table version {0}: leaves do not match its operators root")]
-    RootMismatch(u32),
     /// The weights do not add up to the stated total.
     #[error("operator table version {0}: weights do not add up to its total")]
     TotalMismatch(u32),
@@ -62,8 +56,8 @@ pub struct OperatorTable {
     version: u32,
     apk: Bytes,
     total_weight: U256,
+    leaves: Address,
     entries: Vec<TableEntry>,
-    tree: MerkleTree,
 }
 
 impl OperatorTable {
@@ -87,11 +81,6 @@ impl OperatorTable {
                 weight: *weight,
             })
             .collect();
-        let leaves = entries.iter().map(|e| operator_leaf(e.pubkey_hash(), e.weight)).collect();
-        let tree = MerkleTree::new(leaves).ok_or(TableError::Empty(event.version))?;
-        if tree.root() != event.operatorsRoot {
-            return Err(TableError::RootMismatch(event.version));
-        }
         let sum = entries.iter().try_fold(U256::ZERO, |sum, e| sum.checked_add(e.weight));
         if sum != Some(event.totalWeight) {
             return Err(TableError::TotalMismatch(event.version));
@@ -100,14 +89,24 @@ impl OperatorTable {
             version: event.version,
             apk: event.apk.clone(),
             total_weight: event.totalWeight,
+            leaves: event.leaves,
             entries,
-            tree,
         })
     }
 
     /// The version number.
     pub fn version(&self) -> u32 {
         self.version
+    }
+
+    /// The contract holding this version's leaves on chain.
+    pub fn leaves_address(&self) -> Address {
+        self.leaves
+    }
+
+    /// The leaves as the registry stored them, in order.
+    pub fn leaves(&self) -> Vec<B256> {
+        self.entries.iter().map(|e| operator_leaf(e.pubkey_hash(), e.weight)).collect()
     }
 
     /// The operators, in leaf order.
@@ -122,31 +121,22 @@ impl OperatorTable {
 
     /// The table as a submission restates it.
     pub fn table_ref(&self) -> TableRef {
-        TableRef {
-            version: self.version,
-            apk: self.apk.clone(),
-            totalWeight: self.total_weight,
-            operatorsRoot: self.tree.root(),
-        }
+        TableRef { version: self.version, apk: self.apk.clone(), totalWeight: self.total_weight }
     }
 
-    /// Every operator not in `signers`, with its proof, sorted by key hash as
-    /// the contract requires.
+    /// Every operator not in `signers`, with its position, in ascending
+    /// position as the contract requires.
     pub fn non_signers(&self, signers: &HashSet<Address>) -> Vec<NonSigner> {
-        let mut missing: Vec<(B256, NonSigner)> = self
-            .entries
+        self.entries
             .iter()
             .enumerate()
             .filter(|(_, entry)| !signers.contains(&entry.operator))
-            .map(|(index, entry)| {
-                let proof = self.tree.proof(index).unwrap_or_default();
-                let non_signer =
-                    NonSigner { pubkey: entry.pubkey.clone(), weight: entry.weight, proof };
-                (entry.pubkey_hash(), non_signer)
+            .map(|(index, entry)| NonSigner {
+                pubkey: entry.pubkey.clone(),
+                weight: entry.weight,
+                index: U256::from(index),
             })
-            .collect();
-        missing.sort_by_key(|(hash, _)| *hash);
-        missing.into_iter().map(|(_, non_signer)| non_signer).collect()
+            .collect()
     }
 
     /// The weight of the operators in `signers`.
@@ -161,22 +151,16 @@ impl OperatorTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::merkle::verify;
 
     fn event(count: u8) -> OperatorTableUpdated {
         let operators: Vec<Address> = (0..count).map(|i| Address::repeat_byte(i + 1)).collect();
         let pubkeys: Vec<Bytes> = (0..count).map(|i| Bytes::from(vec![i; 256])).collect();
         let weights: Vec<U256> = (0..count).map(|i| U256::from(10 + u64::from(i))).collect();
-        let leaves = pubkeys
-            .iter()
-            .zip(&weights)
-            .map(|(key, weight)| operator_leaf(keccak256(key), *weight))
-            .collect();
         OperatorTableUpdated {
             version: 3,
             apk: Bytes::from(vec![9; 256]),
             totalWeight: weights.iter().sum(),
-            operatorsRoot: MerkleTree::new(leaves).map(|tree| tree.root()).unwrap_or_default(),
+            leaves: Address::repeat_byte(0xee),
             operators,
             pubkeys,
             weights,
@@ -184,27 +168,24 @@ mod tests {
     }
 
     #[test]
-    fn non_signers_are_sorted_and_proven() {
+    fn non_signers_are_in_position_order_with_their_leaves() {
         let table = OperatorTable::from_event(&event(5)).unwrap();
         let signers: HashSet<Address> =
             [Address::repeat_byte(1), Address::repeat_byte(3)].into_iter().collect();
         let missing = table.non_signers(&signers);
-        assert_eq!(missing.len(), 3);
-        let hashes: Vec<B256> = missing.iter().map(|n| keccak256(&n.pubkey)).collect();
-        assert!(hashes.windows(2).all(|pair| pair[0] < pair[1]));
-        let root = table.table_ref().operatorsRoot;
+        let positions: Vec<U256> = missing.iter().map(|n| n.index).collect();
+        assert_eq!(positions, [U256::from(1), U256::from(3), U256::from(4)]);
+        let leaves = table.leaves();
         for non_signer in &missing {
             let leaf = operator_leaf(keccak256(&non_signer.pubkey), non_signer.weight);
-            assert!(verify(&non_signer.proof, root, leaf));
+            assert_eq!(leaves[non_signer.index.to::<usize>()], leaf);
         }
         assert_eq!(table.signed_weight(&signers), U256::from(10 + 12));
+        assert_eq!(table.table_ref().totalWeight, U256::from(10 + 11 + 12 + 13 + 14));
     }
 
     #[test]
     fn inconsistent_events_are_refused() {
-        let mut bad_root = event(3);
-        bad_root.operatorsRoot = B256::ZERO;
-        assert_eq!(OperatorTable::from_event(&bad_root), Err(TableError::RootMismatch(3)));
         let mut bad_total = event(3);
         bad_total.totalWeight += U256::from(1);
         assert_eq!(OperatorTable::from_event(&bad_total), Err(TableError::TotalMismatch(3)));
@@ -214,6 +195,6 @@ mod tests {
             OperatorTable::from_event(&short),
             Err(TableError::LengthMismatch { .. })
         ));
-        assert_eq!(OperatorTable::from_event(&event(0)), Err(TableError::Empty(3)));
+        assert!(OperatorTable::from_event(&event(0)).unwrap().entries().is_empty());
     }
 }

@@ -22,6 +22,14 @@ pub const DEFAULT_QUORUM_BPS: u16 = 6_667;
 /// Blocks a superseded operator table stays acceptable by default: about two
 /// minutes of 12-second blocks, enough for checkpoints in flight.
 pub const DEFAULT_TABLE_GRACE_PERIOD: u32 = 10;
+/// Operators a table may hold by default. `updateOperatorTable` costs gas per
+/// operator; this keeps it well under the 16,777,216 transaction gas cap
+/// (BENCHMARKS.md has the measured cost).
+pub const DEFAULT_MAX_OPERATORS: u32 = 200;
+/// Least weight an operator needs to register by default: one whole token of
+/// the restaking strategy at 1x (18 decimals). It makes holding places with
+/// dust stake cost real stake.
+pub const DEFAULT_MIN_OPERATOR_WEIGHT: u128 = 1_000_000_000_000_000_000;
 /// Fraction of an operator's allocation slashed per equivocation by default
 /// (1e18 = all): 10%.
 pub const DEFAULT_WAD_TO_SLASH: u128 = 100_000_000_000_000_000;
@@ -48,6 +56,10 @@ pub struct ChorusConfig {
     pub table_grace_period: u32,
     /// Fraction slashed per equivocation, 1e18 = all.
     pub wad_to_slash: U256,
+    /// Most operators the registry admits.
+    pub max_operators: u32,
+    /// Least weight an operator needs to register (and keep from pruning).
+    pub min_operator_weight: U256,
     /// Rollups attested from the start.
     pub rollups: Vec<Rollup>,
 }
@@ -59,6 +71,8 @@ impl Default for ChorusConfig {
             quorum_bps: DEFAULT_QUORUM_BPS,
             table_grace_period: DEFAULT_TABLE_GRACE_PERIOD,
             wad_to_slash: U256::from(DEFAULT_WAD_TO_SLASH),
+            max_operators: DEFAULT_MAX_OPERATORS,
+            min_operator_weight: U256::from(DEFAULT_MIN_OPERATOR_WEIGHT),
             rollups: Vec::new(),
         }
     }
@@ -95,7 +109,8 @@ pub async fn deploy_chorus<P: Provider>(
             deployer,
             eigenlayer.allocation_manager,
             eigenlayer.permission_controller,
-            config.table_grace_period,
+            config.max_operators,
+            config.min_operator_weight,
         ),
     )
     .await?;
@@ -103,7 +118,13 @@ pub async fn deploy_chorus<P: Provider>(
     let (attestations, record) = deploy(
         "deploy ChorusAttestations",
         deployer,
-        ChorusAttestations::deploy_builder(provider, deployer, registry, config.quorum_bps),
+        ChorusAttestations::deploy_builder(
+            provider,
+            deployer,
+            registry,
+            config.quorum_bps,
+            config.table_grace_period,
+        ),
     )
     .await?;
     records.push(record);
@@ -131,6 +152,7 @@ pub async fn deploy_chorus<P: Provider>(
                 vec![eigenlayer.strategy],
                 vec![U256::from(UNIT_MULTIPLIER)],
                 slasher,
+                attestations,
             ),
         )
         .await?,

@@ -262,6 +262,21 @@ library BLS12381 {
         return _pairingCheck(signatureG1, hashToG1(message, SIGNATURE_DST), pubkeyG2);
     }
 
+    /// @notice `verifyMessage` for an aggregate key known to be canonical: one the
+    ///         precompiles built from registered keys, checked against a stored
+    ///         digest. Skips only the key's encoding check (about 800 gas); the
+    ///         pairing precompile still rejects points off the curve or subgroup,
+    ///         and an infinity key cannot verify a non-infinity signature.
+    function verifyMessageTrustedKey(bytes memory aggregateKeyG2, bytes memory signatureG1, bytes memory message)
+        internal
+        view
+        returns (bool)
+    {
+        if (aggregateKeyG2.length != G2_LENGTH) revert InvalidPointEncoding();
+        validateG1(signatureG1);
+        return _pairingCheck(signatureG1, hashToG1(message, SIGNATURE_DST), aggregateKeyG2);
+    }
+
     /// @notice Checks a proof of possession: a signature under `POP_DST` over the key's own
     ///         96-byte ZCash-compressed encoding (draft-irtf-cfrg-bls-signature-05, 3.3.3).
     /// @dev The compressed key is recomputed here (`compressG2`), since EIP-2537 has no
@@ -357,6 +372,15 @@ library BLS12381 {
     function g2Negate(bytes memory point) internal pure returns (bytes memory negated) {
         if (point.length != G2_LENGTH) revert InvalidPointEncoding();
         _checkFieldElements(point, 4);
+        negated = bytes.concat(point);
+        _negateFieldElement(negated, 2);
+        _negateFieldElement(negated, 3);
+    }
+
+    /// @notice `g2Negate` for a point known to be canonical (a registered key, or
+    ///         a precompile's output): skips the encoding check.
+    function g2NegateTrusted(bytes memory point) internal pure returns (bytes memory negated) {
+        if (point.length != G2_LENGTH) revert InvalidPointEncoding();
         negated = bytes.concat(point);
         _negateFieldElement(negated, 2);
         _negateFieldElement(negated, 3);

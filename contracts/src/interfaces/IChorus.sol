@@ -37,22 +37,21 @@ struct ChorusKeyRegistration {
 }
 
 /// @notice A version of the operator table as a submitter restates it; the
-///         registry stores only its digest.
+///         attestation contract stores only its digest.
 /// @param apk Aggregate G2 key of every operator in the table (EIP-2537, 256 bytes).
 /// @param totalWeight Sum of the weights.
-/// @param operatorsRoot Merkle root of the operator leaves (`CheckpointLib.operatorLeaf`).
 struct TableRef {
     uint32 version;
     bytes apk;
     uint256 totalWeight;
-    bytes32 operatorsRoot;
 }
 
-/// @notice An operator of the table that did not sign, proven by its leaf.
+/// @notice An operator of the table that did not sign: its key, its weight,
+///         and its position in the table version's leaves.
 struct NonSigner {
     bytes pubkey;
     uint256 weight;
-    bytes32[] proof;
+    uint256 index;
 }
 
 /// @notice One operator's signature over a checkpoint and the path from one
@@ -72,12 +71,13 @@ interface IChorusRegistry {
     event OperatorRegistered(address indexed operator, bytes32 indexed pubkeyHash, bytes pubkey);
     event OperatorDeregistered(address indexed operator);
     event OperatorEjected(address indexed operator, bytes32 indexed pubkeyHash);
+    event OperatorPruned(address indexed operator);
     /// @notice Everything needed to rebuild the table off chain, leaves in order.
     event OperatorTableUpdated(
         uint32 indexed version,
         bytes apk,
         uint256 totalWeight,
-        bytes32 operatorsRoot,
+        address leaves,
         address[] operators,
         bytes[] pubkeys,
         uint256[] weights
@@ -91,39 +91,39 @@ interface IChorusRegistry {
     error InvalidProofOfPossession();
     error InvalidKeyOwnership();
     error OperatorAlreadyRegistered(address operator);
+    error OperatorSetFull(uint32 maxOperators);
+    error NoAllocatedStake(address operator);
+    error OperatorHasWeight(address operator);
     error InvalidSlasher();
+    error InvalidAttestations();
     error KeyAlreadyRegistered(bytes32 pubkeyHash, address owner);
     error KeyBanned(bytes32 pubkeyHash);
     error OperatorBanned(address operator);
     error SlasherAlreadySet();
+    error TooManyOperators(uint256 count);
     error StrategiesNotAscending();
     error LengthMismatch();
 
     function OPERATOR_SET_ID() external view returns (uint32);
     function latestTableVersion() external view returns (uint32);
-    /// @return digest First 28 bytes of keccak256(abi.encode(apk, totalWeight, operatorsRoot)); zero if unknown.
-    /// @return expiresAtBlock Last block a superseded version is accepted in; zero while it is the latest.
-    function tableRecord(uint32 version) external view returns (bytes28 digest, uint32 expiresAtBlock);
     function operatorOfKey(bytes32 pubkeyHash) external view returns (address);
     function pubkeyHashOf(address operator) external view returns (bytes32);
     function isRegistered(address operator) external view returns (bool);
     function operatorCount() external view returns (uint256);
     function strategies() external view returns (address[] memory);
     function slasher() external view returns (address);
+    function attestations() external view returns (address);
     function updateOperatorTable() external returns (uint32 version);
+    function pruneOperator(address operator) external;
+    function maxOperators() external view returns (uint32);
+    function minOperatorWeight() external view returns (uint256);
     function eject(address operator) external;
 }
 
 /// @notice Aggregated attestations of rollup state, checked against the
 ///         registry's operator tables.
 interface IChorusAttestations {
-    event CheckpointAttested(
-        bytes32 indexed commitmentsRoot,
-        uint32 indexed tableVersion,
-        uint256 signedWeight,
-        uint256 totalWeight,
-        address submitter
-    );
+    event CheckpointAttested(bytes32 indexed commitmentsRoot, uint32 indexed tableVersion, uint256 signedWeight);
     event CommitmentAttested(
         uint64 indexed rollupId,
         uint64 indexed l2BlockNumber,
@@ -138,8 +138,10 @@ interface IChorusAttestations {
     error UnknownTableVersion(uint32 version);
     error StaleTableVersion(uint32 version, uint32 expiredAtBlock);
     error TableMismatch(uint32 version);
+    error OnlyRegistry();
+    error TableVersionNotNext(uint32 version);
     error NonSignersNotSorted();
-    error NonSignerNotInTable(bytes32 pubkeyHash);
+    error NonSignerNotInTable(uint256 index);
     error QuorumNotReached(uint256 signedWeight, uint256 totalWeight);
     error InvalidSignature();
     error NoCommitments();
@@ -150,6 +152,14 @@ interface IChorusAttestations {
 
     function registry() external view returns (address);
     function quorumBps() external view returns (uint16);
+    function tableGracePeriod() external view returns (uint32);
+    /// @notice Records a new table version; the previous one stays acceptable
+    ///         for `tableGracePeriod` blocks. Only the registry calls it.
+    function recordTable(uint32 version, bytes28 digest, address leaves) external;
+    /// @return digest First 28 bytes of keccak256(abi.encode(apk, totalWeight)); zero if unknown.
+    /// @return expiresAtBlock Last block a superseded version is accepted in; zero while it is the latest.
+    /// @return leaves Contract whose code holds the version's operator leaves (SSTORE2).
+    function tableRecord(uint32 version) external view returns (bytes28 digest, uint32 expiresAtBlock, address leaves);
     /// @notice The 32-byte message operators sign for this checkpoint here.
     function checkpointMessage(uint32 tableVersion, bytes32 commitmentsRoot) external view returns (bytes32);
     /// @notice Root-only mode: attests the root; rollups prove leaves against it.

@@ -41,6 +41,11 @@ interface IAllocationManager is IAllocationManagerTypes {
     function setAVSRegistrar(address avs, address registrar) external;
     function deregisterFromOperatorSets(DeregisterParams calldata params) external;
     function slashOperator(address avs, SlashingParams calldata params) external;
+    function getAllocatedStake(OperatorSet memory operatorSet, address[] memory operators, address[] memory strategies)
+        external
+        view
+        returns (uint256[][] memory);
+    function isOperatorSlashable(address operator, OperatorSet memory operatorSet) external view returns (bool);
     function getMinimumSlashableStake(
         OperatorSet memory operatorSet,
         address[] memory operators,

@@ -85,6 +85,7 @@ contract ChorusAccessControlTest is ChorusTestBase {
             )
         );
         assertEq(registry.slasher(), address(slasher));
+        assertEq(registry.attestations(), address(attestations));
         assertEq(registry.multiplier(STRATEGY_B), MULTIPLIER_B);
         assertEq(registry.strategies().length, 2);
     }
@@ -93,13 +94,13 @@ contract ChorusAccessControlTest is ChorusTestBase {
         ChorusRegistry fresh = _freshRegistry();
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, stranger));
-        fresh.setupAvs("uri", _strategies(), _multipliers(), address(slasher));
+        fresh.setupAvs("uri", _strategies(), _multipliers(), address(slasher), address(attestations));
     }
 
     function test_setupAvs_twice_reverts() public {
         vm.prank(owner);
         vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.SlasherAlreadySet.selector));
-        registry.setupAvs("uri", _strategies(), _multipliers(), address(slasher));
+        registry.setupAvs("uri", _strategies(), _multipliers(), address(slasher), address(attestations));
     }
 
     function test_setupAvs_strategiesNotAscending_reverts() public {
@@ -108,7 +109,7 @@ contract ChorusAccessControlTest is ChorusTestBase {
         (strategies[0], strategies[1]) = (STRATEGY_B, STRATEGY_A);
         vm.prank(owner);
         vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.StrategiesNotAscending.selector));
-        fresh.setupAvs("uri", strategies, _multipliers(), address(slasher));
+        fresh.setupAvs("uri", strategies, _multipliers(), address(slasher), address(attestations));
     }
 
     function test_setupAvs_duplicateStrategy_reverts() public {
@@ -117,21 +118,21 @@ contract ChorusAccessControlTest is ChorusTestBase {
         (strategies[0], strategies[1]) = (STRATEGY_A, STRATEGY_A);
         vm.prank(owner);
         vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.StrategiesNotAscending.selector));
-        fresh.setupAvs("uri", strategies, _multipliers(), address(slasher));
+        fresh.setupAvs("uri", strategies, _multipliers(), address(slasher), address(attestations));
     }
 
     function test_setupAvs_lengthMismatch_reverts() public {
         ChorusRegistry fresh = _freshRegistry();
         vm.prank(owner);
         vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.LengthMismatch.selector));
-        fresh.setupAvs("uri", _strategies(), new uint256[](1), address(slasher));
+        fresh.setupAvs("uri", _strategies(), new uint256[](1), address(slasher), address(attestations));
     }
 
     function test_setupAvs_noStrategies_reverts() public {
         ChorusRegistry fresh = _freshRegistry();
         vm.prank(owner);
         vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.LengthMismatch.selector));
-        fresh.setupAvs("uri", new address[](0), new uint256[](0), address(slasher));
+        fresh.setupAvs("uri", new address[](0), new uint256[](0), address(slasher), address(attestations));
     }
 
     /// @dev Without a slasher nobody could ever slash, and setupAvs (once only) could not be redone.
@@ -139,9 +140,53 @@ contract ChorusAccessControlTest is ChorusTestBase {
         ChorusRegistry fresh = _freshRegistry();
         vm.prank(owner);
         vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.InvalidSlasher.selector));
-        fresh.setupAvs("uri", _strategies(), _multipliers(), address(0));
+        fresh.setupAvs("uri", _strategies(), _multipliers(), address(0), address(attestations));
         assertEq(fresh.slasher(), address(0));
         assertFalse(allocationManager.setExists(address(fresh), SET_ID));
+    }
+
+    /// @dev Like the slasher, the attestation contract is set once: every table update hands
+    ///      it the new version, so one that cannot record (none at all, or one built for
+    ///      another registry, which answers OnlyRegistry) would freeze the tables for
+    ///      good, so setupAvs refuses it, as it refuses a zero slasher.
+    function test_setupAvs_refusesAttestationsThatCannotRecord() public {
+        address[2] memory unusable = [address(0), address(attestations)];
+        string[2] memory what = ["no attestation contract", "the attestation contract of another registry"];
+        for (uint256 i = 0; i < unusable.length; ++i) {
+            ChorusRegistry fresh = _freshRegistry();
+            vm.prank(owner);
+            try fresh.setupAvs("uri", _strategies(), _multipliers(), address(slasher), unusable[i]) {
+                // Accepted: from now on no table version can ever be published.
+                vm.expectRevert();
+                fresh.updateOperatorTable();
+                assertTrue(false, string.concat("setupAvs accepted ", what[i], "; every table update now reverts"));
+            } catch {}
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // Table records (registry only)
+    // ------------------------------------------------------------------
+
+    function test_recordTable_byOwner_reverts() public {
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(IChorusAttestations.OnlyRegistry.selector));
+        attestations.recordTable(2, bytes28(keccak256("forged")), address(0));
+    }
+
+    function test_recordTable_byStranger_reverts() public {
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(IChorusAttestations.OnlyRegistry.selector));
+        attestations.recordTable(2, bytes28(keccak256("forged")), address(0));
+    }
+
+    /// @dev Anyone may call `updateOperatorTable`, the one way a version reaches the
+    ///      attestation contract.
+    function test_recordTable_throughUpdateOperatorTableByAnyone() public {
+        _setStake(operators[0], 1, 0);
+        vm.prank(stranger);
+        assertEq(registry.updateOperatorTable(), 2);
+        assertEq(attestations.latestTableVersion(), 2);
     }
 
     // ------------------------------------------------------------------
@@ -168,6 +213,6 @@ contract ChorusAccessControlTest is ChorusTestBase {
     }
 
     function _freshRegistry() internal returns (ChorusRegistry) {
-        return new ChorusRegistry(owner, allocationManager, permissionController, GRACE_PERIOD);
+        return new ChorusRegistry(owner, allocationManager, permissionController, MAX_OPERATORS, MIN_OPERATOR_WEIGHT);
     }
 }

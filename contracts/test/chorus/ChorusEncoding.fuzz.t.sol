@@ -11,12 +11,20 @@ import {ChorusTestBase} from "./ChorusTestBase.sol";
 import {BlsSigner} from "./utils/BlsSigner.sol";
 import {MerkleBuilder} from "./utils/MerkleBuilder.sol";
 
-/// @notice Fuzzed encodings: Merkle trees, leaves, signed message, registration data, table restatements.
+/// @notice Fuzzed encodings: Merkle trees, leaves, signed message, registration data, table
+///         restatements, non-signer positions.
 contract ChorusEncodingFuzzTest is ChorusTestBase {
     address internal constant FUZZED_OPERATOR = address(0xF022ED);
 
     function _initialOperatorCount() internal pure override returns (uint256) {
         return 3;
+    }
+
+    /// @dev The fuzzed operator has allocated stake, so that registrations fail (or pass) on
+    ///      their data, not for want of stake.
+    function setUp() public override {
+        super.setUp();
+        _setStake(FUZZED_OPERATOR, 1, 1);
     }
 
     // ------------------------------------------------------------------
@@ -63,11 +71,12 @@ contract ChorusEncodingFuzzTest is ChorusTestBase {
         assertEq(CheckpointLib.leafHash(commitment), keccak256(bytes.concat(keccak256(encoded))));
     }
 
-    function testFuzz_operatorLeaf_isDoubleKeccakOfAbiEncode(bytes32 pubkeyHash, uint256 weight) public pure {
-        assertEq(
-            CheckpointLib.operatorLeaf(pubkeyHash, weight),
-            keccak256(bytes.concat(keccak256(abi.encode(pubkeyHash, weight))))
-        );
+    /// @dev One hash: leaves are read by position, never proven through a tree. (TableLeaves
+    ///      reads an empty position as zero, which no leaf is.)
+    function testFuzz_operatorLeaf_isKeccakOfAbiEncode(bytes32 pubkeyHash, uint256 weight) public pure {
+        bytes32 leaf = CheckpointLib.operatorLeaf(pubkeyHash, weight);
+        assertEq(leaf, keccak256(abi.encode(pubkeyHash, weight)));
+        assertTrue(leaf != bytes32(0));
     }
 
     function testFuzz_signedMessage_isEip712HashStruct(uint256 chainId, address target, uint32 version, bytes32 root)
@@ -170,25 +179,24 @@ contract ChorusEncodingFuzzTest is ChorusTestBase {
     // Table restatements
     // ------------------------------------------------------------------
 
-    /// @dev Any one field of the restated TableRef changed: TableMismatch, before any signature work.
+    /// @dev Any one field of the restated TableRef (version, apk, totalWeight) changed:
+    ///      TableMismatch, before any signature work.
     /// forge-config: default.fuzz.runs = 64
     function testFuzz_tableRef_singleFieldChange_reverts(uint8 field, uint256 position, bytes32 noise) public {
         _setStake(operators[0], 999, 0);
         _updateTable(); // v2 exists, so the version field can name another real table
         TableRef memory ref = table.ref;
-        field = uint8(bound(field, 0, 3));
+        field = uint8(bound(field, 0, 2));
         vm.assume(noise != bytes32(0));
         if (field == 0) {
             ref.version = 1;
         } else if (field == 1) {
             position = bound(position, 0, ref.apk.length - 1);
             ref.apk[position] = bytes1(uint8(ref.apk[position]) ^ (uint8(uint256(noise)) | 1));
-        } else if (field == 2) {
+        } else {
             unchecked {
                 ref.totalWeight += uint256(noise);
             }
-        } else {
-            ref.operatorsRoot ^= noise;
         }
         bytes32 root = keccak256("root");
         bytes memory signature = _signCheckpoint(root, _none());
@@ -197,8 +205,57 @@ contract ChorusEncodingFuzzTest is ChorusTestBase {
     }
 
     // ------------------------------------------------------------------
+    // Non-signers by position
+    // ------------------------------------------------------------------
+
+    /// @dev A table operator's true key and weight at any index but its own (huge ones
+    ///      included, which an unchecked offset would wrap onto a real leaf): refused.
+    /// forge-config: default.fuzz.runs = 64
+    function testFuzz_nonSigner_anyOtherIndex_reverts(uint8 who, uint256 index) public {
+        uint256 own = uint256(who) % table.operators.length;
+        vm.assume(index != own);
+        address missing = table.operators[own];
+        NonSigner[] memory nonSigners = _nonSigners(_list(missing));
+        nonSigners[0].index = index;
+        _expectNotInTable(nonSigners, _list(missing), index);
+    }
+
+    /// @dev At its own index, any weight but its own: refused.
+    /// forge-config: default.fuzz.runs = 64
+    function testFuzz_nonSigner_anyOtherWeight_reverts(uint8 who, uint256 weight) public {
+        uint256 own = uint256(who) % table.operators.length;
+        vm.assume(weight != table.weights[own]);
+        address missing = table.operators[own];
+        NonSigner[] memory nonSigners = _nonSigners(_list(missing));
+        nonSigners[0].weight = weight;
+        _expectNotInTable(nonSigners, _list(missing), own);
+    }
+
+    /// @dev A second entry at any index not above the first: NonSignersNotSorted.
+    /// forge-config: default.fuzz.runs = 64
+    function testFuzz_nonSigners_notAscending_reverts(uint256 second) public {
+        address[] memory missing = _list(table.operators[1], table.operators[2]);
+        NonSigner[] memory nonSigners = _nonSigners(missing);
+        second = bound(second, 0, nonSigners[0].index);
+        nonSigners[1].index = second;
+        bytes32 root = keccak256("root");
+        bytes memory signature = _signCheckpoint(root, missing);
+        TableRef memory ref = table.ref;
+        vm.expectRevert(abi.encodeWithSelector(IChorusAttestations.NonSignersNotSorted.selector));
+        attestations.submitCheckpoint(ref, root, nonSigners, signature);
+    }
+
+    // ------------------------------------------------------------------
     // Helpers
     // ------------------------------------------------------------------
+
+    function _expectNotInTable(NonSigner[] memory nonSigners, address[] memory missing, uint256 index) internal {
+        bytes32 root = keccak256("root");
+        bytes memory signature = _signCheckpoint(root, missing);
+        TableRef memory ref = table.ref;
+        vm.expectRevert(abi.encodeWithSelector(IChorusAttestations.NonSignerNotInTable.selector, index));
+        attestations.submitCheckpoint(ref, root, nonSigners, signature);
+    }
 
     function _assertNeverRegisters(bytes memory data) internal {
         uint32[] memory ids = _setIds();
@@ -258,6 +315,21 @@ contract ChorusBlsSanityTest is Test {
                 hex"08ba738453bfed09cb546dbb0783dbb3a5f1f566ed67bb6be0e8c67e2e81a4cc68ee29813bb7994998f3eae0c9c6a265"
             )
         );
+    }
+
+    /// @dev The trusted variants the attestation contract uses for the digest-checked
+    ///      aggregate agree with the checked ones on canonical points.
+    function test_trustedVariants_agreeOnCanonicalKeys() public view {
+        bytes memory pubkey = BLS12381.g2Add(BlsSigner.pubkey(42), BlsSigner.pubkey(43));
+        assertEq(BLS12381.g2NegateTrusted(pubkey), BLS12381.g2Negate(pubkey));
+        bytes32 message = keccak256("message");
+        bytes[] memory signatures = new bytes[](2);
+        signatures[0] = BlsSigner.signMessage(42, message);
+        signatures[1] = BlsSigner.signMessage(43, message);
+        bytes memory aggregate = BlsSigner.aggregate(signatures);
+        assertTrue(BLS12381.verifyMessageTrustedKey(pubkey, aggregate, abi.encodePacked(message)));
+        assertTrue(BLS12381.verifyMessage(pubkey, aggregate, abi.encodePacked(message)));
+        assertFalse(BLS12381.verifyMessageTrustedKey(pubkey, signatures[0], abi.encodePacked(message)));
     }
 
     /// @dev The test signer agrees with the library: a signature it makes verifies, and an

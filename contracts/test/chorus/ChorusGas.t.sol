@@ -4,6 +4,7 @@ pragma solidity ^0.8.30;
 import {console} from "forge-std/console.sol";
 
 import {IChorusAttestations, Commitment, NonSigner} from "../../src/interfaces/IChorus.sol";
+import {TableLeaves} from "../../src/TableLeaves.sol";
 import {ChorusTestBase} from "./ChorusTestBase.sol";
 
 /// @notice Execution gas of one submission (gasleft delta around the call, accounts and
@@ -92,20 +93,32 @@ abstract contract ChorusGasBase is ChorusTestBase {
         );
     }
 
-    /// @dev Registration is open to any EigenLayer operator, with or without stake, and every
-    ///      registrant is weighed at each update even when it weighs nothing: the marginal
-    ///      cost of a weightless registrant (mock AllocationManager, so a lower bound).
+    /// @dev Registration needs allocated stake, but an operator may deallocate afterwards: it
+    ///      stays registered, weightless, and is weighed at every update until someone prunes
+    ///      it. The marginal cost of such an operator (mock AllocationManager, so a lower
+    ///      bound), and the update once they are all pruned.
     function test_gas_updateOperatorTable_weightlessRegistrants() public {
         uint256 weighted = table.operators.length;
         _setStake(table.operators[0], 12_345, 0);
         uint256 baseline = _measureUpdate();
+        address[] memory weightless = new address[](weighted);
         for (uint256 i = 0; i < weighted; ++i) {
-            address operator = _operatorAddress(1_000_000 + i);
-            _register(operator, 1_000_000 + i);
+            weightless[i] = _operatorAddress(1_000_000 + i);
+            _setStake(weightless[i], 1, 0);
+            _register(weightless[i], 1_000_000 + i);
+            _setStake(weightless[i], 0, 0);
         }
         _setStake(table.operators[0], 54_321, 0);
         uint256 used = _measureUpdate();
         assertEq(registry.latestTableVersion(), 3);
+
+        for (uint256 i = 0; i < weighted; ++i) {
+            registry.pruneOperator(weightless[i]);
+        }
+        assertEq(registry.operatorCount(), weighted);
+        _setStake(table.operators[0], 11_111, 0);
+        uint256 afterPrune = _measureUpdate();
+        assertEq(registry.latestTableVersion(), 4);
         console.log(
             string.concat(
                 "GAS updateOperatorTable weighted=",
@@ -115,7 +128,26 @@ abstract contract ChorusGasBase is ChorusTestBase {
                 " execution=",
                 vm.toString(used),
                 " perWeightless=",
-                vm.toString((used - baseline) / weighted)
+                vm.toString((used - baseline) / weighted),
+                " afterPruningThem=",
+                vm.toString(afterPrune)
+            )
+        );
+    }
+
+    /// @dev One prune of a weightless operator (EigenLayer's deregistration callback included).
+    function test_gas_pruneOperator() public {
+        address operator = table.operators[0];
+        _setStake(operator, 0, 0);
+        vm.cool(address(registry));
+        vm.cool(address(allocationManager));
+        uint256 before = gasleft();
+        registry.pruneOperator(operator);
+        uint256 used = before - gasleft();
+        assertFalse(registry.isRegistered(operator));
+        console.log(
+            string.concat(
+                "GAS pruneOperator operators=", vm.toString(table.operators.length), " execution=", vm.toString(used)
             )
         );
     }
@@ -156,6 +188,8 @@ abstract contract ChorusGasBase is ChorusTestBase {
     function _measure(string memory mode, uint256 rollups, uint256 nonSignerCount, bytes memory callData) internal {
         vm.cool(address(attestations));
         vm.cool(address(registry));
+        // Non-signers' leaves are read from the version's leaves contract: a cold account.
+        vm.cool(table.leaves);
         uint256 before = gasleft();
         (bool ok,) = address(attestations).call(callData);
         uint256 used = before - gasleft();
@@ -214,5 +248,59 @@ contract ChorusGas100Test is ChorusGasBase {
 
     function _manyNonSigners() internal pure override returns (uint256) {
         return 10;
+    }
+
+    /// @dev The most a table update can cost here: `maxOperators` weighted operators
+    ///      (mock AllocationManager, so a lower bound). The cap must keep it under the
+    ///      transaction gas cap with the real AllocationManager's reads.
+    function test_gas_updateOperatorTable_atMaxOperators() public {
+        uint32 cap = registry.maxOperators();
+        _addOperators(cap - operators.length);
+        assertEq(registry.operatorCount(), cap);
+        _updateTable();
+        assertEq(table.operators.length, cap);
+        _setStake(table.operators[0], 12_345, 0);
+        uint256 used = _measureUpdate();
+        assertLt(used, TX_GAS_CAP);
+        console.log(
+            string.concat(
+                "GAS updateOperatorTable atMaxOperators=",
+                vm.toString(cap),
+                " execution=",
+                vm.toString(used),
+                " perOperator=",
+                vm.toString(used / cap)
+            )
+        );
+    }
+}
+
+/// @notice The registry's bound on `maxOperators` against the transaction gas cap: the cap on
+///         operators exists so that a full set's table update fits in one transaction.
+contract ChorusGasOperatorBoundTest is ChorusTestBase {
+    /// EIP-7825 per-transaction gas cap.
+    uint256 internal constant TX_GAS_CAP = 16_777_216;
+
+    function _maxOperators() internal pure override returns (uint32) {
+        return 256;
+    }
+
+    function setUp() public override {
+        _deployChorus();
+    }
+
+    /// @dev A full set at the constructor's limit must update in one transaction (here
+    ///      with the mock AllocationManager; the Rust gas example measures the real one).
+    function test_fullSetAtLimit_updateFitsInOneTransaction() public {
+        uint32 limit = registry.maxOperators();
+        assertEq(limit, registry.MAX_OPERATORS_LIMIT(), "the set is as large as allowed");
+        _addOperators(limit);
+        vm.cool(address(registry));
+        vm.cool(address(allocationManager));
+        uint256 before = gasleft();
+        registry.updateOperatorTable();
+        uint256 used = before - gasleft();
+        console.log(string.concat("GAS updateOperatorTable operators=256 execution=", vm.toString(used)));
+        assertLt(used, TX_GAS_CAP, "a full set's table update does not fit in a transaction");
     }
 }

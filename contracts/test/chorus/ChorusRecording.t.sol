@@ -13,9 +13,7 @@ contract ChorusRecordingTest is ChorusTestBase {
         bytes32 root = _checkpointRoot(commitments);
         vm.roll(77);
         vm.expectEmit(true, true, false, true, address(attestations));
-        emit IChorusAttestations.CheckpointAttested(
-            root, 1, table.ref.totalWeight, table.ref.totalWeight, address(this)
-        );
+        emit IChorusAttestations.CheckpointAttested(root, 1, table.ref.totalWeight);
         for (uint256 i = 0; i < 3; ++i) {
             Commitment memory c = commitments[i];
             vm.expectEmit(true, true, false, true, address(attestations));
@@ -78,6 +76,24 @@ contract ChorusRecordingTest is ChorusTestBase {
             table.ref, commitments, _nonSigners(missing), _signCheckpoint(root, missing)
         );
         _assertLatest(commitments[2], root, uint64(block.number));
+    }
+
+    /// @dev Recording mode checks non-signers as root-only mode does: by position in the
+    ///      version's leaves. Nothing is recorded when one is wrong.
+    function test_recording_nonSignerAtWrongIndex_revertsAndRecordsNothing() public {
+        Commitment[] memory commitments = _threeCommitments(100, "a");
+        bytes32 root = _checkpointRoot(commitments);
+        address[] memory missing = _list(operators[4]);
+        NonSigner[] memory nonSigners = _nonSigners(missing);
+        assertEq(nonSigners[0].index, 4);
+        nonSigners[0].index = 5;
+        bytes memory signature = _signCheckpoint(root, missing);
+        TableRef memory ref = table.ref;
+        vm.expectRevert(abi.encodeWithSelector(IChorusAttestations.NonSignerNotInTable.selector, 5));
+        attestations.submitCheckpointWithCommitments(ref, commitments, nonSigners, signature);
+        assertEq(attestations.attestedAt(root), 0);
+        (Commitment memory latest,,) = attestations.latestCommitment(OPTIMISM);
+        assertEq(latest.l2BlockNumber, 0, "nothing recorded");
     }
 
     function test_recording_unknownRollup_hasNothing() public view {
@@ -159,10 +175,31 @@ contract ChorusRecordingTest is ChorusTestBase {
         assertEq(logs.length, 3, "three CommitmentAttested, no second CheckpointAttested");
         for (uint256 i = 0; i < 3; ++i) {
             assertEq(logs[i].topics[0], IChorusAttestations.CommitmentAttested.selector);
-            // The commitment's block is the recording's; the root keeps its attestation block.
-            _assertLatest(commitments[i], root, 52);
+            // The latest commitment carries its root's attestation block, not the recording's.
+            _assertLatest(commitments[i], root, 50);
         }
         assertEq(attestations.attestedAt(root), 50, "attestation block unchanged");
+    }
+
+    /// @dev The block reported with a rollup's latest commitment is its root's attestation
+    ///      block, so it can go back: a higher height recorded late, from a root attested
+    ///      root-only long ago, reports that older block.
+    function test_recording_lateRecordedHigherHeight_reportsItsOlderAttestationBlock() public {
+        Commitment[] memory early = _threeCommitments(300, "early");
+        bytes32 earlyRoot = _checkpointRoot(early);
+        vm.roll(50);
+        _submit(earlyRoot, _none());
+
+        vm.roll(60);
+        Commitment[] memory middle = _threeCommitments(200, "middle");
+        _submitWithCommitments(middle);
+        _assertLatest(middle[0], _checkpointRoot(middle), 60);
+
+        vm.roll(70);
+        attestations.submitCheckpointWithCommitments(table.ref, early, new NonSigner[](0), "");
+        for (uint256 i = 0; i < 3; ++i) {
+            _assertLatest(early[i], earlyRoot, 50);
+        }
     }
 
     /// @dev The root is proven already: neither the table nor the signature is looked at.

@@ -5,24 +5,36 @@ import {Vm} from "forge-std/Test.sol";
 
 import {BLS12381} from "../../src/bls/BLS12381.sol";
 import {CheckpointLib} from "../../src/CheckpointLib.sol";
+import {ChorusAttestations} from "../../src/ChorusAttestations.sol";
 import {ChorusRegistry} from "../../src/ChorusRegistry.sol";
 import {Eip2537} from "../../src/Eip2537.sol";
-import {IChorusRegistry} from "../../src/interfaces/IChorus.sol";
-import {IAllocationManager} from "../../src/interfaces/IEigenLayer.sol";
+import {IChorusAttestations, IChorusRegistry} from "../../src/interfaces/IChorus.sol";
+import {TableLeaves} from "../../src/TableLeaves.sol";
+import {IAllocationManager, IAllocationManagerTypes, OperatorSet} from "../../src/interfaces/IEigenLayer.sol";
 import {ChorusTestBase} from "./ChorusTestBase.sol";
 import {BlsSigner} from "./utils/BlsSigner.sol";
 
-/// @notice Registration through the AllocationManager (proof of possession, key
-///         ownership, registration data, operator set checks, key ownership for
-///         good), deregistration, ejection and the tables they lead to.
+/// @notice Registration through the AllocationManager (allocated stake, proof of
+///         possession, key ownership, registration data, operator set checks, key
+///         ownership for good), deregistration, ejection, pruning and the tables
+///         they lead to.
 contract ChorusRegistryTest is ChorusTestBase {
     uint256 internal constant NEW_SK = 777;
     /// abi.encode(bytes, bytes, bytes) of 256 + 128 + 128 bytes.
     uint256 internal constant DATA_LENGTH = 6 * 32 + 256 + 128 + 128;
+    /// Weight of `newOperator`'s allocation: 10 + 2 * 20.
+    uint256 internal constant NEW_WEIGHT = 50;
     address internal newOperator = makeAddr("new operator");
 
     function _initialOperatorCount() internal pure override returns (uint256) {
         return 3;
+    }
+
+    /// @dev The newcomer has allocated stake to the set, as EigenLayer operators do before
+    ///      registering, so that the registration checks below are the ones that fail.
+    function setUp() public override {
+        super.setUp();
+        _setStake(newOperator, 10, 20);
     }
 
     // ------------------------------------------------------------------
@@ -56,19 +68,78 @@ contract ChorusRegistryTest is ChorusTestBase {
 
     function test_register_newOperatorJoinsNextTableWithItsWeight() public {
         _register(newOperator, NEW_SK);
-        _setStake(newOperator, 10, 20);
         _updateTable();
         assertEq(table.ref.version, 2);
         assertEq(table.operators[3], newOperator, "appended in registration order");
         assertEq(table.pubkeys[3], BlsSigner.pubkey(NEW_SK));
-        assertEq(table.weights[3], 10 + 2 * 20);
+        assertEq(table.weights[3], NEW_WEIGHT);
     }
 
-    function test_register_zeroWeightOperator_leftOutOfTable() public {
+    /// @dev A registered operator whose stake fell to zero stays registered (and costs every
+    ///      update its read) but is left out of the table, until someone prunes it.
+    function test_registeredOperatorWithoutStake_leftOutOfTable() public {
         _register(newOperator, NEW_SK);
+        _setStake(newOperator, 0, 0);
         assertEq(_updateTable(), 1, "nothing to add: same version");
         assertFalse(_inTable(newOperator));
         assertEq(registry.operatorCount(), 4);
+        assertTrue(registry.isRegistered(newOperator));
+    }
+
+    // ------------------------------------------------------------------
+    // Allocated stake
+    // ------------------------------------------------------------------
+
+    /// @dev Without an allocation to the set there is nothing to slash: registration reverts
+    ///      before the key is looked at, and the key stays free.
+    function test_register_withoutAllocatedStake_revertsNoAllocatedStake() public {
+        address stakeless = makeAddr("stakeless");
+        uint32[] memory ids = _setIds();
+        bytes memory data = _registrationData(NEW_SK, stakeless);
+        vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.NoAllocatedStake.selector, stakeless));
+        allocationManager.registerForOperatorSets(stakeless, address(registry), ids, data);
+        assertFalse(registry.isRegistered(stakeless));
+        assertFalse(allocationManager.isMember(address(registry), stakeless), "the whole registration reverted");
+        assertEq(registry.operatorOfKey(keccak256(BlsSigner.pubkey(NEW_SK))), address(0), "the key is still free");
+        assertEq(registry.operatorCount(), 3);
+
+        _setStake(stakeless, 1, 0);
+        allocationManager.registerForOperatorSets(stakeless, address(registry), ids, data);
+        assertTrue(registry.isRegistered(stakeless));
+    }
+
+    /// @dev Stake in strategies outside the operator set weighs nothing.
+    function test_register_stakeOnlyInOtherStrategy_revertsNoAllocatedStake() public {
+        address elsewhere = makeAddr("staked elsewhere");
+        allocationManager.setStake(elsewhere, address(0x5C3), 1e24);
+        bytes memory data = _registrationData(NEW_SK, elsewhere);
+        uint32[] memory ids = _setIds();
+        vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.NoAllocatedStake.selector, elsewhere));
+        allocationManager.registerForOperatorSets(elsewhere, address(registry), ids, data);
+    }
+
+    /// @dev Any one strategy of the set with non-zero weight is enough.
+    function test_register_stakeInOneStrategy_registers() public {
+        address onlyB = makeAddr("only B");
+        _setStake(onlyB, 0, 1);
+        _register(onlyB, NEW_SK);
+        _updateTable();
+        assertEq(_weightOf(onlyB), 2);
+    }
+
+    /// @dev The registry reads the allocation, which exists before membership; the slashable
+    ///      stake it weighs tables with is zero until the operator is a member.
+    function test_register_readsAllocatedNotSlashableStake() public {
+        OperatorSet memory set = OperatorSet({avs: address(registry), id: SET_ID});
+        address[] memory one = _list(newOperator);
+        address[] memory strategies = _strategies();
+        assertEq(allocationManager.getMinimumSlashableStake(set, one, strategies, uint32(block.number))[0][0], 0);
+        assertEq(allocationManager.getAllocatedStake(set, one, strategies)[0][0], 10);
+        vm.expectCall(
+            address(allocationManager), abi.encodeCall(IAllocationManager.getAllocatedStake, (set, one, strategies))
+        );
+        _register(newOperator, NEW_SK);
+        assertEq(allocationManager.getMinimumSlashableStake(set, one, strategies, uint32(block.number))[0][0], 10);
     }
 
     // ------------------------------------------------------------------
@@ -159,6 +230,7 @@ contract ChorusRegistryTest is ChorusTestBase {
     function test_register_copiedRegistrationData_doesNotRegister() public {
         bytes memory victimData = _registrationData(NEW_SK, newOperator);
         address squatter = makeAddr("squatter");
+        _setStake(squatter, 1, 0);
         uint32[] memory ids = _setIds();
         vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.InvalidKeyOwnership.selector));
         allocationManager.registerForOperatorSets(squatter, address(registry), ids, victimData);
@@ -177,7 +249,8 @@ contract ChorusRegistryTest is ChorusTestBase {
 
     /// @dev Registration data made for another Chorus deployment on this chain.
     function test_register_dataForAnotherRegistry_reverts() public {
-        ChorusRegistry other = new ChorusRegistry(owner, allocationManager, permissionController, GRACE_PERIOD);
+        ChorusRegistry other =
+            new ChorusRegistry(owner, allocationManager, permissionController, MAX_OPERATORS, MIN_OPERATOR_WEIGHT);
         bytes memory data = BlsSigner.registrationData(NEW_SK, address(other), newOperator);
         _expectRegisterRevert(data, abi.encodeWithSelector(IChorusRegistry.InvalidKeyOwnership.selector));
     }
@@ -548,11 +621,138 @@ contract ChorusRegistryTest is ChorusTestBase {
     }
 
     // ------------------------------------------------------------------
+    // Pruning (anyone)
+    // ------------------------------------------------------------------
+
+    function test_prune_weightedOperator_revertsOperatorHasWeight() public {
+        address operator = operators[1];
+        vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.OperatorHasWeight.selector, operator));
+        _prune(operator);
+        assertTrue(registry.isRegistered(operator));
+        assertEq(registry.operatorCount(), 3);
+    }
+
+    /// @dev Weight in one strategy is weight: stake B alone (2x) keeps the operator.
+    function test_prune_weightInOneStrategyOnly_reverts() public {
+        address operator = operators[1];
+        _setStake(operator, 0, 1);
+        vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.OperatorHasWeight.selector, operator));
+        _prune(operator);
+        _setStake(operator, 1, 0);
+        vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.OperatorHasWeight.selector, operator));
+        _prune(operator);
+        assertTrue(registry.isRegistered(operator));
+    }
+
+    /// @dev A weightless operator leaves: OperatorPruned (and no OperatorDeregistered, as
+    ///      EigenLayer's callback finds nothing left to remove), deregistered on EigenLayer,
+    ///      gone from the next table; neither it nor its key is banned.
+    function test_prune_weightlessOperator_removesItFromNextTable() public {
+        address operator = operators[0];
+        bytes32 pubkeyHash = registry.pubkeyHashOf(operator);
+        _setStake(operator, 0, 0);
+        vm.expectCall(
+            address(allocationManager), abi.encodeWithSelector(IAllocationManager.deregisterFromOperatorSets.selector)
+        );
+        vm.expectEmit(true, false, false, true, address(registry));
+        emit IChorusRegistry.OperatorPruned(operator);
+        vm.recordLogs();
+        _prune(operator);
+        Vm.Log[] memory logs = _logsOf(vm.getRecordedLogs(), address(registry));
+        assertEq(logs.length, 1, "one registry event");
+        assertEq(logs[0].topics[0], IChorusRegistry.OperatorPruned.selector);
+
+        assertFalse(registry.isRegistered(operator));
+        assertFalse(allocationManager.isMember(address(registry), operator), "deregistered on EigenLayer");
+        assertEq(registry.operatorCount(), 2);
+        assertFalse(registry.keyBanned(pubkeyHash), "pruning is no ban");
+        assertEq(registry.operatorOfKey(pubkeyHash), operator, "the key stays its own");
+        _updateTable();
+        assertEq(table.ref.version, 2);
+        assertEq(table.operators.length, 2);
+        assertEq(table.operators[0], operators[2], "swap and pop");
+        assertEq(table.operators[1], operators[1]);
+    }
+
+    /// @dev A pruned operator that allocates again may come back with its key.
+    function test_prune_thenReallocateAndReregister() public {
+        address operator = operators[0];
+        _setStake(operator, 0, 0);
+        _prune(operator);
+        _setStake(operator, 3, 0);
+        _register(operator, skOf[operator]);
+        assertTrue(registry.isRegistered(operator));
+        _updateTable();
+        assertEq(_weightOf(operator), 3);
+    }
+
+    /// @dev EigenLayer refusing the deregistration (paused, ...) does not keep a weightless
+    ///      operator in the registry; when it leaves EigenLayer later, the registry has nothing to do.
+    function test_prune_whenEigenLayerRefusesDeregistration_stillRemoves() public {
+        address operator = operators[1];
+        _setStake(operator, 0, 0);
+        allocationManager.setDeregistrationFails(true);
+        vm.expectEmit(true, false, false, true, address(registry));
+        emit IChorusRegistry.OperatorPruned(operator);
+        _prune(operator);
+
+        assertTrue(allocationManager.isMember(address(registry), operator), "still a member on EigenLayer");
+        assertFalse(registry.isRegistered(operator));
+        assertEq(registry.operatorCount(), 2);
+        _updateTable();
+        assertEq(table.operators.length, 2);
+        assertFalse(_inTable(operator));
+
+        allocationManager.setDeregistrationFails(false);
+        vm.recordLogs();
+        _deregister(operator);
+        assertEq(_logsOf(vm.getRecordedLogs(), address(registry)).length, 0, "no registry event");
+        assertEq(registry.operatorCount(), 2);
+    }
+
+    /// @dev Never registered, deregistered, ejected, pruned already: nothing happens, and
+    ///      EigenLayer is not even asked.
+    function test_prune_notRegistered_isNoOp() public {
+        _deregister(operators[0]);
+        _eject(operators[1]);
+        _setStake(operators[2], 0, 0);
+        _prune(operators[2]);
+        address[4] memory notRegistered = [newOperator, operators[0], operators[1], operators[2]];
+        OperatorSet memory set = OperatorSet({avs: address(registry), id: SET_ID});
+        for (uint256 i = 0; i < notRegistered.length; ++i) {
+            address[] memory one = _list(notRegistered[i]);
+            vm.expectCall(
+                address(allocationManager),
+                abi.encodeCall(
+                    IAllocationManager.getMinimumSlashableStake, (set, one, _strategies(), uint32(block.number))
+                ),
+                0
+            );
+            vm.expectCall(
+                address(allocationManager),
+                abi.encodeCall(
+                    IAllocationManager.deregisterFromOperatorSets,
+                    (IAllocationManagerTypes.DeregisterParams({
+                            operator: notRegistered[i], avs: address(registry), operatorSetIds: _setIds()
+                        }))
+                ),
+                0
+            );
+            vm.recordLogs();
+            _prune(notRegistered[i]);
+            assertEq(vm.getRecordedLogs().length, 0, "no event");
+        }
+        assertEq(registry.operatorCount(), 0);
+        assertFalse(registry.isRegistered(newOperator));
+    }
+
+    // ------------------------------------------------------------------
     // Empty tables
     // ------------------------------------------------------------------
 
     /// @dev No weighted operator left: a version with total weight 0, the point at infinity
-    ///      as its key and a zero root, which supersedes (and so retires) the previous one.
+    ///      as its key and a leaves contract holding nothing but its STOP byte, which
+    ///      supersedes (and so retires) the previous one.
     function test_updateOperatorTable_noWeightedOperator_publishesEmptyVersion() public {
         vm.roll(100);
         _deregister(operators[0]);
@@ -561,26 +761,31 @@ contract ChorusRegistryTest is ChorusTestBase {
         assertEq(registry.operatorCount(), 1, "operator 1 is registered but weighs nothing");
 
         bytes memory infinity = new bytes(BLS12381.G2_LENGTH);
+        // The registry deploys the leaves contract with CREATE: its address is predictable.
+        address expectedLeaves = vm.computeCreateAddress(address(registry), vm.getNonce(address(registry)));
         vm.expectEmit(true, false, false, true, address(registry));
         emit IChorusRegistry.OperatorTableUpdated(
-            2, infinity, 0, bytes32(0), new address[](0), new bytes[](0), new uint256[](0)
+            2, infinity, 0, expectedLeaves, new address[](0), new bytes[](0), new uint256[](0)
         );
         assertEq(_updateTable(), 2);
         assertEq(table.ref.apk, infinity);
         assertEq(table.ref.totalWeight, 0);
-        assertEq(table.ref.operatorsRoot, bytes32(0));
+        assertEq(table.leaves, expectedLeaves);
+        assertEq(expectedLeaves.code, hex"00", "a STOP byte, no leaf");
         assertEq(table.operators.length, 0);
 
-        (bytes28 digest, uint32 expiresAtBlock) = registry.tableRecord(2);
-        assertEq(digest, bytes28(keccak256(abi.encode(infinity, uint256(0), bytes32(0)))));
+        (bytes28 digest, uint32 expiresAtBlock, address leaves) = attestations.tableRecord(2);
+        assertEq(digest, bytes28(keccak256(abi.encode(infinity, uint256(0)))));
         assertEq(expiresAtBlock, 0);
-        (, uint32 v1Expiry) = registry.tableRecord(1);
+        assertEq(leaves, expectedLeaves);
+        (, uint32 v1Expiry,) = attestations.tableRecord(1);
         assertEq(v1Expiry, 100 + GRACE_PERIOD, "the last non-empty table expires");
 
         vm.roll(200);
         assertEq(_updateTable(), 2, "still empty: same version");
-        (, v1Expiry) = registry.tableRecord(1);
+        (, v1Expiry,) = attestations.tableRecord(1);
         assertEq(v1Expiry, 100 + GRACE_PERIOD, "expiry not moved");
+        assertEq(attestations.latestTableVersion(), 2);
     }
 
     function test_updateOperatorTable_afterEmptyVersion_operatorsComeBack() public {
@@ -594,22 +799,104 @@ contract ChorusRegistryTest is ChorusTestBase {
         assertEq(table.operators.length, 1);
         assertEq(table.operators[0], operators[1]);
         assertEq(table.ref.totalWeight, 4);
-        (, uint32 v2Expiry) = registry.tableRecord(2);
+        (, uint32 v2Expiry,) = attestations.tableRecord(2);
         assertEq(v2Expiry, block.number + GRACE_PERIOD);
     }
 
-    /// @dev A registry nobody registered with publishes an empty first version.
+    /// @dev A registry nobody registered with publishes an empty first version, recorded as
+    ///      version 1 in its attestation contract.
     function test_updateOperatorTable_noOperatorAtAll_emptyFirstVersion() public {
-        ChorusRegistry fresh = new ChorusRegistry(owner, allocationManager, permissionController, GRACE_PERIOD);
+        (ChorusRegistry fresh, ChorusAttestations freshAttestations) = _freshChorus(MAX_OPERATORS, 1);
         assertEq(fresh.updateOperatorTable(), 1);
-        (bytes28 digest,) = fresh.tableRecord(1);
-        assertEq(digest, bytes28(keccak256(abi.encode(new bytes(BLS12381.G2_LENGTH), uint256(0), bytes32(0)))));
+        (bytes28 digest, uint32 expiresAtBlock, address leaves) = freshAttestations.tableRecord(1);
+        assertEq(digest, bytes28(keccak256(abi.encode(new bytes(BLS12381.G2_LENGTH), uint256(0)))));
+        assertEq(expiresAtBlock, 0);
+        assertEq(leaves.code, hex"00");
         assertEq(fresh.updateOperatorTable(), 1);
+        assertEq(freshAttestations.latestTableVersion(), 1);
+    }
+
+    /// @dev The registry hands every version to its attestation contract; if that refuses,
+    ///      the whole update reverts: no version exists in one place and not the other.
+    function test_updateOperatorTable_attestationsRefuse_revertsWholeUpdate() public {
+        _setStake(operators[0], 999, 0);
+        vm.mockCallRevert(
+            address(attestations),
+            abi.encodeWithSelector(IChorusAttestations.recordTable.selector),
+            abi.encodeWithSelector(IChorusAttestations.TableVersionNotNext.selector, 2)
+        );
+        vm.expectRevert(abi.encodeWithSelector(IChorusAttestations.TableVersionNotNext.selector, 2));
+        registry.updateOperatorTable();
+        vm.clearMockedCalls();
+        assertEq(registry.latestTableVersion(), 1);
+        assertEq(_updateTable(), 2, "the same update goes through once it is accepted");
+        assertEq(_weightOf(operators[0]), 999);
+    }
+
+    /// @dev Exactly what the registry records: (version, digest of apk and total, leaves).
+    function test_updateOperatorTable_callsRecordTable() public {
+        _setStake(operators[1], 7, 0);
+        address expectedLeaves = vm.computeCreateAddress(address(registry), vm.getNonce(address(registry)));
+        vm.expectCall(
+            address(attestations),
+            abi.encodeCall(IChorusAttestations.recordTable, (2, _digestAfterStakeChange(), expectedLeaves))
+        );
+        _updateTable();
+        assertEq(table.leaves, expectedLeaves);
+    }
+
+    // ------------------------------------------------------------------
+    // Constructor bounds
+    // ------------------------------------------------------------------
+
+    /// @dev A full set's table update must fit one transaction: MAX_OPERATORS_LIMIT = 256.
+    function test_constructor_maxOperatorsOutOfRange_reverts() public {
+        uint32[4] memory invalid = [uint32(0), 257, 768, type(uint32).max];
+        for (uint256 i = 0; i < invalid.length; ++i) {
+            vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.TooManyOperators.selector, invalid[i]));
+            new ChorusRegistry(owner, allocationManager, permissionController, invalid[i], MIN_OPERATOR_WEIGHT);
+        }
+    }
+
+    function test_constructor_maxOperatorsBounds_accepted() public {
+        assertEq(TableLeaves.MAX_LEAVES, 767, "one leaves contract holds more than the limit");
+        assertEq(new ChorusRegistry(owner, allocationManager, permissionController, 1, 1).maxOperators(), 1);
+        assertEq(new ChorusRegistry(owner, allocationManager, permissionController, 256, 1).maxOperators(), 256);
+    }
+
+    /// @dev Zero would admit operators without stake: it is read as 1.
+    function test_constructor_minOperatorWeightZero_isOne() public {
+        assertEq(new ChorusRegistry(owner, allocationManager, permissionController, 4, 0).minOperatorWeight(), 1);
+        assertEq(new ChorusRegistry(owner, allocationManager, permissionController, 4, 1).minOperatorWeight(), 1);
+        assertEq(new ChorusRegistry(owner, allocationManager, permissionController, 4, 1e18).minOperatorWeight(), 1e18);
+        assertEq(registry.minOperatorWeight(), MIN_OPERATOR_WEIGHT);
     }
 
     // ------------------------------------------------------------------
     // Helpers
     // ------------------------------------------------------------------
+
+    /// @dev A registry with its own attestation contract, set up on the same mock EigenLayer.
+    function _freshChorus(uint32 maxOperators, uint256 minOperatorWeight)
+        internal
+        returns (ChorusRegistry fresh, ChorusAttestations freshAttestations)
+    {
+        fresh = new ChorusRegistry(owner, allocationManager, permissionController, maxOperators, minOperatorWeight);
+        freshAttestations = new ChorusAttestations(owner, fresh, QUORUM_BPS, GRACE_PERIOD);
+        vm.prank(owner);
+        fresh.setupAvs("uri", _strategies(), _multipliers(), address(slasher), address(freshAttestations));
+    }
+
+    /// @dev Digest of the table after operator 1's weight became 7 (set-up table of three).
+    function _digestAfterStakeChange() internal view returns (bytes28) {
+        bytes memory apk = new bytes(BLS12381.G2_LENGTH);
+        uint256 total = 0;
+        for (uint256 i = 0; i < table.operators.length; ++i) {
+            apk = BLS12381.g2Add(apk, table.pubkeys[i]);
+            total += table.operators[i] == operators[1] ? 7 : table.weights[i];
+        }
+        return bytes28(keccak256(abi.encode(apk, total)));
+    }
 
     function _data(bytes memory pubkey, bytes memory pop, bytes memory ownership) internal pure returns (bytes memory) {
         return abi.encode(pubkey, pop, ownership);
@@ -645,6 +932,222 @@ contract ChorusRegistryTest is ChorusTestBase {
         assembly ("memory-safe") {
             mstore(add(point, 0x20), hi)
             mstore(add(point, 0x40), lo)
+        }
+    }
+}
+
+/// @notice The cap on registered operators: every registered operator, weighted or
+///         not, takes a place, and deregistration, ejection and pruning free one.
+contract ChorusRegistryCapTest is ChorusTestBase {
+    uint32 internal constant CAP = 4;
+    uint256 internal nextSk = 1000;
+
+    function _initialOperatorCount() internal pure override returns (uint256) {
+        return 3;
+    }
+
+    function _maxOperators() internal pure override returns (uint32) {
+        return CAP;
+    }
+
+    function test_maxOperators_isTheConstructorArgument() public view {
+        assertEq(registry.maxOperators(), CAP);
+    }
+
+    function test_register_upToCap_thenOperatorSetFull() public {
+        _newcomer("fourth");
+        assertEq(registry.operatorCount(), CAP);
+        _expectFull(makeAddr("fifth"));
+    }
+
+    /// @dev Weightless operators hold their places until pruned.
+    function test_register_weightlessOperatorsCountTowardsCap() public {
+        address fourth = _newcomer("fourth");
+        for (uint256 i = 0; i < operators.length; ++i) {
+            _setStake(operators[i], 0, 0);
+        }
+        _setStake(fourth, 0, 0);
+        _expectFull(makeAddr("fifth"));
+    }
+
+    function test_register_slotFreedByDeregistration_isReused() public {
+        _newcomer("fourth");
+        address fifth = makeAddr("fifth");
+        _expectFull(fifth);
+        _deregister(operators[0]);
+        _registerStaked(fifth);
+        assertEq(registry.operatorCount(), CAP);
+        _expectFull(makeAddr("sixth"));
+        _updateTable();
+        assertTrue(_inTable(fifth));
+    }
+
+    function test_register_slotFreedByPrune_isReused() public {
+        _newcomer("fourth");
+        address fifth = makeAddr("fifth");
+        _expectFull(fifth);
+        _setStake(operators[1], 0, 0);
+        _prune(operators[1]);
+        _registerStaked(fifth);
+        assertEq(registry.operatorCount(), CAP);
+        _expectFull(makeAddr("sixth"));
+        _updateTable();
+        assertTrue(_inTable(fifth));
+        assertFalse(_inTable(operators[1]));
+    }
+
+    /// @dev The place is freed even when EigenLayer refuses the pruned operator's deregistration.
+    function test_register_slotFreedByPruneWhileEigenLayerRefuses_isReused() public {
+        _newcomer("fourth");
+        _setStake(operators[1], 0, 0);
+        allocationManager.setDeregistrationFails(true);
+        _prune(operators[1]);
+        allocationManager.setDeregistrationFails(false);
+        _registerStaked(makeAddr("fifth"));
+        assertEq(registry.operatorCount(), CAP);
+    }
+
+    function test_register_slotFreedByEjection_isReused() public {
+        _newcomer("fourth");
+        _eject(operators[2]);
+        _registerStaked(makeAddr("fifth"));
+        assertEq(registry.operatorCount(), CAP);
+    }
+
+    /// @dev The cap holds for a returning operator too.
+    function test_reregister_whenFull_revertsOperatorSetFull() public {
+        address operator = operators[0];
+        _deregister(operator);
+        _newcomer("fourth");
+        _newcomer("fifth");
+        bytes memory data = _registrationData(skOf[operator], operator);
+        uint32[] memory ids = _setIds();
+        vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.OperatorSetFull.selector, CAP));
+        allocationManager.registerForOperatorSets(operator, address(registry), ids, data);
+    }
+
+    /// @dev An allocated operator with a fresh key.
+    function _newcomer(string memory name) internal returns (address operator) {
+        operator = makeAddr(name);
+        _registerStaked(operator);
+    }
+
+    function _registerStaked(address operator) internal {
+        _setStake(operator, 7, 0);
+        _register(operator, nextSk++);
+        assertTrue(registry.isRegistered(operator));
+    }
+
+    function _expectFull(address operator) internal {
+        _setStake(operator, 7, 0);
+        uint256 sk = nextSk++;
+        bytes memory data = _registrationData(sk, operator);
+        uint32[] memory ids = _setIds();
+        uint256 countBefore = registry.operatorCount();
+        vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.OperatorSetFull.selector, CAP));
+        allocationManager.registerForOperatorSets(operator, address(registry), ids, data);
+        assertFalse(registry.isRegistered(operator));
+        assertFalse(allocationManager.isMember(address(registry), operator));
+        assertEq(registry.operatorCount(), countBefore);
+    }
+}
+
+/// @notice The stake threshold: registering needs allocated weight of at least
+///         `minOperatorWeight`, and an operator whose weight fell below it may be pruned.
+///         Weights count after the strategy multipliers (A at 1x, B at 2x).
+contract ChorusRegistryMinWeightTest is ChorusTestBase {
+    uint256 internal constant MIN = 100;
+    uint256 internal nextSk = 2000;
+
+    function _initialOperatorCount() internal pure override returns (uint256) {
+        return 3;
+    }
+
+    function _minOperatorWeight() internal pure override returns (uint256) {
+        return MIN;
+    }
+
+    function test_minOperatorWeight_isTheConstructorArgument() public view {
+        assertEq(registry.minOperatorWeight(), MIN);
+    }
+
+    /// @dev Exactly the minimum registers, whichever strategies make it up.
+    function test_register_weightExactlyMin_registers() public {
+        _expectRegisters(makeAddr("A only"), MIN, 0);
+        _expectRegisters(makeAddr("B only"), 0, MIN / 2);
+        _expectRegisters(makeAddr("A and B"), MIN - 2, 1);
+        _updateTable();
+        assertEq(_weightOf(makeAddr("A only")), MIN);
+        assertEq(_weightOf(makeAddr("B only")), MIN);
+        assertEq(_weightOf(makeAddr("A and B")), MIN);
+    }
+
+    /// @dev One unit short is refused, before the key is looked at: the key stays free.
+    function test_register_weightMinMinusOne_revertsNoAllocatedStake() public {
+        _expectRefused(makeAddr("A only"), MIN - 1, 0);
+        _expectRefused(makeAddr("B only"), 1, (MIN - 2) / 2);
+        _expectRefused(makeAddr("A and B"), MIN - 3, 1);
+        assertEq(registry.operatorCount(), 3);
+    }
+
+    function test_prune_weightMinMinusOne_removes() public {
+        address operator = operators[1];
+        _setStake(operator, MIN - 1, 0);
+        vm.expectEmit(true, false, false, true, address(registry));
+        emit IChorusRegistry.OperatorPruned(operator);
+        _prune(operator);
+        assertFalse(registry.isRegistered(operator));
+        assertFalse(allocationManager.isMember(address(registry), operator));
+        assertEq(registry.operatorCount(), 2);
+    }
+
+    function test_prune_weightExactlyMin_revertsOperatorHasWeight() public {
+        address operator = operators[1];
+        _setStake(operator, MIN - 2, 1);
+        vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.OperatorHasWeight.selector, operator));
+        _prune(operator);
+        assertTrue(registry.isRegistered(operator));
+    }
+
+    /// @dev Below the minimum but above zero, an operator stays in the tables with its weight
+    ///      until someone prunes it: the threshold gates registration, not table membership.
+    function test_operatorBelowMin_inTablesUntilPruned() public {
+        address operator = operators[0];
+        _setStake(operator, MIN - 1, 0);
+        assertEq(_updateTable(), 2);
+        assertEq(_weightOf(operator), MIN - 1);
+        _prune(operator);
+        assertEq(_updateTable(), 3);
+        assertFalse(_inTable(operator));
+    }
+
+    /// @dev Pruned below the minimum, the operator comes back once it allocates the minimum.
+    function test_prunedOperator_reregistersAtMin() public {
+        address operator = operators[2];
+        _setStake(operator, MIN - 1, 0);
+        _prune(operator);
+        _expectRefused(operator, MIN - 1, 0);
+        _setStake(operator, MIN, 0);
+        _register(operator, skOf[operator]);
+        assertTrue(registry.isRegistered(operator));
+    }
+
+    function _expectRegisters(address operator, uint256 stakeA, uint256 stakeB) internal {
+        _setStake(operator, stakeA, stakeB);
+        _register(operator, nextSk++);
+        assertTrue(registry.isRegistered(operator));
+    }
+
+    function _expectRefused(address operator, uint256 stakeA, uint256 stakeB) internal {
+        _setStake(operator, stakeA, stakeB);
+        uint256 sk = registry.pubkeyHashOf(operator) == bytes32(0) ? nextSk++ : skOf[operator];
+        bytes memory data = _registrationData(sk, operator);
+        uint32[] memory ids = _setIds();
+        vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.NoAllocatedStake.selector, operator));
+        allocationManager.registerForOperatorSets(operator, address(registry), ids, data);
+        assertFalse(registry.isRegistered(operator));
+        if (registry.pubkeyHashOf(operator) == bytes32(0)) {
+            assertEq(registry.operatorOfKey(keccak256(BlsSigner.pubkey(sk))), address(0), "the key is still free");
         }
     }
 }

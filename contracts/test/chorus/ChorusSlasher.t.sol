@@ -7,6 +7,7 @@ import {ChorusAttestations} from "../../src/ChorusAttestations.sol";
 import {ChorusSlasher} from "../../src/ChorusSlasher.sol";
 import {CheckpointLib} from "../../src/CheckpointLib.sol";
 import {Commitment, IChorusRegistry, IChorusSlasher, SignedCommitment} from "../../src/interfaces/IChorus.sol";
+import {IAllocationManager, OperatorSet} from "../../src/interfaces/IEigenLayer.sol";
 import {ChorusTestBase} from "./ChorusTestBase.sol";
 import {MockAllocationManager} from "./mocks/MockAllocationManager.sol";
 import {BlsSigner} from "./utils/BlsSigner.sol";
@@ -87,6 +88,7 @@ contract ChorusSlasherTest is ChorusTestBase {
         (SignedCommitment memory a, SignedCommitment memory b) = _equivocation(offender);
         _prove(offender, a, b);
         address accomplice = makeAddr("accomplice");
+        _setStake(accomplice, 1, 0);
         // Even with a fresh ownership signature by the key for the accomplice.
         bytes memory data = _registrationData(skOf[offender], accomplice);
         uint32[] memory ids = _setIds();
@@ -127,13 +129,70 @@ contract ChorusSlasherTest is ChorusTestBase {
         assertEq(allocationManager.slashingCount(), 1);
     }
 
-    /// @dev A deregistered operator stays slashable for what it signed; ejection still bans it.
+    /// @dev A deregistered operator stays slashable for what it signed until EigenLayer's
+    ///      deallocation delay has passed (the last block of the delay included); ejection
+    ///      still bans it.
     function test_prove_deregisteredOperator_slashedAndBanned() public {
         (SignedCommitment memory a, SignedCommitment memory b) = _equivocation(offender);
         _deregister(offender);
+        vm.roll(block.number + allocationManager.deallocationDelay());
+        assertTrue(allocationManager.isOperatorSlashable(offender, _set()), "last slashable block");
         _prove(offender, a, b);
         assertEq(allocationManager.slashingCount(), 1);
+        assertEq(allocationManager.slashing(0).operator, offender);
         assertTrue(registry.keyBanned(registry.pubkeyHashOf(offender)));
+    }
+
+    function test_prove_asksEigenLayerWhetherOperatorIsSlashable() public {
+        (SignedCommitment memory a, SignedCommitment memory b) = _equivocation(offender);
+        vm.expectCall(
+            address(allocationManager), abi.encodeCall(IAllocationManager.isOperatorSlashable, (offender, _set()))
+        );
+        _prove(offender, a, b);
+    }
+
+    // ------------------------------------------------------------------
+    // Valid proofs against operators EigenLayer no longer lets slash
+    // ------------------------------------------------------------------
+
+    /// @dev Past the deallocation delay EigenLayer refuses to slash a departed operator: the
+    ///      proof still stands (EquivocationProven), bans the operator and its key, and
+    ///      records no slashing; `slashed` marks the offence as dealt with.
+    function test_prove_pastDeallocationDelay_bansWithoutSlashing() public {
+        (SignedCommitment memory a, SignedCommitment memory b) = _equivocation(offender);
+        bytes32 pubkeyHash = registry.pubkeyHashOf(offender);
+        _deregister(offender);
+        vm.roll(block.number + allocationManager.deallocationDelay() + 1);
+        assertFalse(allocationManager.isOperatorSlashable(offender, _set()));
+
+        vm.expectCall(address(allocationManager), abi.encodeWithSelector(IAllocationManager.slashOperator.selector), 0);
+        vm.expectEmit(true, true, false, true, address(registry));
+        emit IChorusRegistry.OperatorEjected(offender, pubkeyHash);
+        vm.expectEmit(true, true, true, true, address(slasher));
+        emit IChorusSlasher.EquivocationProven(offender, OPTIMISM, 100, a.commitmentsRoot, b.commitmentsRoot);
+        _prove(offender, a, b);
+
+        assertEq(allocationManager.slashingCount(), 0, "no slashing");
+        assertTrue(slasher.slashed(offender));
+        assertTrue(registry.keyBanned(pubkeyHash));
+        _expectProofRevert(offender, a, b, _alreadySlashed(offender));
+        _expectBannedForGood(offender);
+    }
+
+    /// @dev EigenLayer's word decides (here forced): a member it calls not slashable is
+    ///      ejected and deregistered, not slashed.
+    function test_prove_memberNotSlashable_ejectedWithoutSlashing() public {
+        (SignedCommitment memory a, SignedCommitment memory b) = _equivocation(offender);
+        allocationManager.setSlashabilityOverride(offender, MockAllocationManager.Slashability.NotSlashable);
+        _prove(offender, a, b);
+
+        assertEq(allocationManager.slashingCount(), 0);
+        assertFalse(registry.isRegistered(offender));
+        assertFalse(allocationManager.isMember(address(registry), offender), "deregistered on EigenLayer");
+        _updateTable();
+        assertFalse(_inTable(offender));
+        allocationManager.setSlashabilityOverride(offender, MockAllocationManager.Slashability.Default);
+        _expectBannedForGood(offender);
     }
 
     // ------------------------------------------------------------------
@@ -193,7 +252,7 @@ contract ChorusSlasherTest is ChorusTestBase {
     }
 
     function test_prove_signatureOverAnotherAttestationContract_reverts() public {
-        ChorusAttestations other = new ChorusAttestations(owner, registry, QUORUM_BPS);
+        ChorusAttestations other = new ChorusAttestations(owner, registry, QUORUM_BPS, GRACE_PERIOD);
         (SignedCommitment memory a, SignedCommitment memory b) = _equivocation(offender);
         b.signature = BlsSigner.signMessage(skOf[offender], other.checkpointMessage(b.tableVersion, b.commitmentsRoot));
         _expectProofRevert(offender, a, b, abi.encodeWithSelector(IChorusSlasher.InvalidSignature.selector));
@@ -400,6 +459,27 @@ contract ChorusSlasherTest is ChorusTestBase {
         signed.signature = BlsSigner.signMessage(sk, attestations.checkpointMessage(version, signed.commitmentsRoot));
         signed.commitment = commitments[index];
         signed.proof = _commitmentProof(commitments, index);
+    }
+
+    function _set() internal view returns (OperatorSet memory) {
+        return OperatorSet({avs: address(registry), id: SET_ID});
+    }
+
+    /// @dev Neither the operator (with stake and a valid key) nor its key under another
+    ///      operator registers again.
+    function _expectBannedForGood(address operator) internal {
+        uint32[] memory ids = _setIds();
+        if (allocationManager.isMember(address(registry), operator)) _deregister(operator);
+        bytes memory data = _registrationData(skOf[operator], operator);
+        vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.OperatorBanned.selector, operator));
+        allocationManager.registerForOperatorSets(operator, address(registry), ids, data);
+
+        address accomplice = makeAddr("accomplice");
+        _setStake(accomplice, 1, 0);
+        data = _registrationData(skOf[operator], accomplice);
+        bytes32 pubkeyHash = registry.pubkeyHashOf(operator);
+        vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.KeyBanned.selector, pubkeyHash));
+        allocationManager.registerForOperatorSets(accomplice, address(registry), ids, data);
     }
 
     function _alreadySlashed(address operator) internal pure returns (bytes memory) {

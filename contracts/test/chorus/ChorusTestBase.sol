@@ -14,9 +14,16 @@ import {BlsSigner} from "./utils/BlsSigner.sol";
 import {MerkleBuilder} from "./utils/MerkleBuilder.sol";
 
 /// @notice Deploys Chorus on mock EigenLayer, registers operators (operator i
-///         has BLS secret key i + 1), publishes a table and signs checkpoints.
+///         has BLS secret key i + 1), publishes a table (the registry records each
+///         version in the attestation contract) and signs checkpoints.
 abstract contract ChorusTestBase is Test {
     uint32 internal constant GRACE_PERIOD = 10;
+    /// Registry's cap on registered operators (the deployment default), unless a suite
+    /// overrides `_maxOperators`.
+    uint32 internal constant MAX_OPERATORS = 200;
+    /// Least weight an operator needs to register (and keep from pruning), unless a suite
+    /// overrides `_minOperatorWeight`. 1 is also what the registry makes of 0.
+    uint256 internal constant MIN_OPERATOR_WEIGHT = 1;
     uint16 internal constant QUORUM_BPS = 6667;
     uint256 internal constant WAD_TO_SLASH = 1e17;
     uint32 internal constant SET_ID = 0;
@@ -29,9 +36,11 @@ abstract contract ChorusTestBase is Test {
     uint64 internal constant BASE = 8453;
     uint64 internal constant ARBITRUM = 42161;
 
-    /// A published operator table, as rebuilt from `OperatorTableUpdated`.
+    /// A published operator table, as rebuilt from `OperatorTableUpdated`: the restated
+    /// ref, the contract holding its leaves, and the leaves' content in order.
     struct Table {
         TableRef ref;
+        address leaves;
         address[] operators;
         bytes[] pubkeys;
         uint256[] weights;
@@ -61,6 +70,14 @@ abstract contract ChorusTestBase is Test {
         return 10;
     }
 
+    function _maxOperators() internal pure virtual returns (uint32) {
+        return MAX_OPERATORS;
+    }
+
+    function _minOperatorWeight() internal pure virtual returns (uint256) {
+        return MIN_OPERATOR_WEIGHT;
+    }
+
     // ------------------------------------------------------------------
     // Deployment and operators
     // ------------------------------------------------------------------
@@ -68,11 +85,14 @@ abstract contract ChorusTestBase is Test {
     function _deployChorus() internal {
         permissionController = new MockPermissionController();
         allocationManager = new MockAllocationManager(permissionController);
-        registry = new ChorusRegistry(owner, allocationManager, permissionController, GRACE_PERIOD);
-        attestations = new ChorusAttestations(owner, registry, QUORUM_BPS);
+        registry =
+            new ChorusRegistry(owner, allocationManager, permissionController, _maxOperators(), _minOperatorWeight());
+        attestations = new ChorusAttestations(owner, registry, QUORUM_BPS, GRACE_PERIOD);
         slasher = new ChorusSlasher(allocationManager, registry, address(attestations), WAD_TO_SLASH);
         vm.startPrank(owner);
-        registry.setupAvs("https://chorus.example/avs.json", _strategies(), _multipliers(), address(slasher));
+        registry.setupAvs(
+            "https://chorus.example/avs.json", _strategies(), _multipliers(), address(slasher), address(attestations)
+        );
         attestations.addRollup(OPTIMISM, "OP Mainnet");
         attestations.addRollup(BASE, "Base");
         attestations.addRollup(ARBITRUM, "Arbitrum One");
@@ -98,18 +118,19 @@ abstract contract ChorusTestBase is Test {
         return address(uint160(uint256(keccak256(abi.encode("chorus.test.operator", index)))));
     }
 
-    /// @dev Adds `count` operators weighing 200 + index each.
+    /// @dev Adds `count` operators weighing 200 + index each (allocated before registering).
     function _addOperators(uint256 count) internal {
         for (uint256 i = 0; i < count; ++i) {
             uint256 index = operators.length;
             address operator = _operatorAddress(index);
             operators.push(operator);
-            _register(operator, index + 1);
             _setStake(operator, 100 + index, 50);
+            _register(operator, index + 1);
         }
     }
 
-    /// @dev Registers through the AllocationManager, as `registerForOperatorSets` does.
+    /// @dev Registers through the AllocationManager, as `registerForOperatorSets` does. The
+    ///      registry refuses an operator without allocated stake: `_setStake` first.
     function _register(address operator, uint256 sk) internal {
         skOf[operator] = sk;
         allocationManager.registerForOperatorSets(
@@ -142,7 +163,15 @@ abstract contract ChorusTestBase is Test {
         registry.eject(operator);
     }
 
-    /// @dev Weight = stakeA * 1 + stakeB * 2.
+    /// @dev Anyone may prune: an unrelated account does here.
+    function _prune(address operator) internal {
+        vm.prank(makeAddr("pruner"));
+        registry.pruneOperator(operator);
+    }
+
+    /// @dev The operator's allocation to the set: weight = stakeA * 1 + stakeB * 2. It is
+    ///      slashable (and counts in tables) only while the operator is a member, or
+    ///      recently deregistered.
     function _setStake(address operator, uint256 stakeA, uint256 stakeB) internal {
         allocationManager.setStake(operator, STRATEGY_A, stakeA);
         allocationManager.setStake(operator, STRATEGY_B, stakeB);
@@ -152,8 +181,8 @@ abstract contract ChorusTestBase is Test {
     // Operator tables
     // ------------------------------------------------------------------
 
-    /// @dev Calls `updateOperatorTable`; when it publishes a version, rebuilds
-    ///      `table` from the event.
+    /// @dev Calls `updateOperatorTable`; when it publishes a version, rebuilds `table` from
+    ///      the event and checks what the attestation contract recorded against it.
     function _updateTable() internal returns (uint32 version) {
         vm.recordLogs();
         version = registry.updateOperatorTable();
@@ -162,20 +191,33 @@ abstract contract ChorusTestBase is Test {
             if (logs[i].emitter != address(registry)) continue;
             if (logs[i].topics[0] != IChorusRegistry.OperatorTableUpdated.selector) continue;
             _storeTable(uint32(uint256(logs[i].topics[1])), logs[i].data);
+            _assertRecorded();
         }
         assertEq(table.ref.version, version, "table version");
+        assertEq(attestations.latestTableVersion(), version, "attestations' latest version");
+    }
+
+    /// @dev The attestation contract's record of `table`: its digest, no expiry, and the
+    ///      event's leaves contract holding exactly the event's leaves.
+    function _assertRecorded() internal view {
+        (bytes28 digest, uint32 expiresAtBlock, address leaves) = attestations.tableRecord(table.ref.version);
+        assertEq(digest, bytes28(keccak256(abi.encode(table.ref.apk, table.ref.totalWeight))), "recorded digest");
+        assertEq(expiresAtBlock, 0, "the latest version never expires");
+        assertEq(leaves, table.leaves, "recorded leaves are the event's");
+        assertEq(leaves.code, _expectedLeavesCode(), "leaves contract holds the event's leaves");
     }
 
     function _storeTable(uint32 version, bytes memory data) private {
         (
             bytes memory apk,
             uint256 totalWeight,
-            bytes32 operatorsRoot,
+            address leaves,
             address[] memory members,
             bytes[] memory pubkeys,
             uint256[] memory weights
-        ) = abi.decode(data, (bytes, uint256, bytes32, address[], bytes[], uint256[]));
-        table.ref = TableRef({version: version, apk: apk, totalWeight: totalWeight, operatorsRoot: operatorsRoot});
+        ) = abi.decode(data, (bytes, uint256, address, address[], bytes[], uint256[]));
+        table.ref = TableRef({version: version, apk: apk, totalWeight: totalWeight});
+        table.leaves = leaves;
         table.operators = members;
         delete table.pubkeys;
         for (uint256 i = 0; i < pubkeys.length; ++i) {
@@ -188,9 +230,10 @@ abstract contract ChorusTestBase is Test {
         return table.ref;
     }
 
-    /// @dev Leaf of an operator table, written from the spec: double keccak of abi.encode(keyHash, weight).
+    /// @dev Leaf of an operator table, written from the spec: keccak of abi.encode(keyHash, weight)
+    ///      (one hash: leaves are read by position, never proven through a tree).
     function _operatorLeaf(bytes memory pubkey, uint256 weight) internal pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(keccak256(pubkey), weight))));
+        return keccak256(abi.encode(keccak256(pubkey), weight));
     }
 
     function _operatorLeaves() internal view returns (bytes32[] memory leaves) {
@@ -198,6 +241,16 @@ abstract contract ChorusTestBase is Test {
         for (uint256 i = 0; i < leaves.length; ++i) {
             leaves[i] = _operatorLeaf(table.pubkeys[i], table.weights[i]);
         }
+    }
+
+    /// @dev What a leaves contract must hold for the latest `table`: a STOP byte, then the leaves.
+    function _expectedLeavesCode() internal view returns (bytes memory) {
+        return abi.encodePacked(hex"00", _operatorLeaves());
+    }
+
+    /// @dev The leaves contract of `version` as the attestation contract records it.
+    function _recordedLeaves(uint32 version) internal view returns (address leaves) {
+        (,, leaves) = attestations.tableRecord(version);
     }
 
     function _indexInTable(address operator) internal view returns (uint256) {
@@ -218,24 +271,22 @@ abstract contract ChorusTestBase is Test {
         return table.weights[_indexInTable(operator)];
     }
 
-    /// @dev Non-signer entries for `missing`, with proofs, sorted by key hash.
+    /// @dev Non-signer entries for `missing` (any order), each with its position in the
+    ///      table's leaves, sorted by that position as the contract wants them.
     function _nonSigners(address[] memory missing) internal view returns (NonSigner[] memory list) {
-        bytes32[] memory leaves = _operatorLeaves();
         list = new NonSigner[](missing.length);
         for (uint256 i = 0; i < missing.length; ++i) {
             uint256 index = _indexInTable(missing[i]);
-            list[i] = NonSigner({
-                pubkey: table.pubkeys[index], weight: table.weights[index], proof: MerkleBuilder.proof(leaves, index)
-            });
+            list[i] = NonSigner({pubkey: table.pubkeys[index], weight: table.weights[index], index: index});
         }
-        _sortByKeyHash(list);
+        _sortByIndex(list);
     }
 
-    function _sortByKeyHash(NonSigner[] memory list) internal pure {
+    function _sortByIndex(NonSigner[] memory list) internal pure {
         for (uint256 i = 1; i < list.length; ++i) {
             NonSigner memory item = list[i];
             uint256 j = i;
-            while (j > 0 && keccak256(list[j - 1].pubkey) > keccak256(item.pubkey)) {
+            while (j > 0 && list[j - 1].index > item.index) {
                 list[j] = list[j - 1];
                 --j;
             }
