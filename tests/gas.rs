@@ -130,6 +130,9 @@ async fn main() {
     println!("|---:|---:|---:|---:|---:|");
     for operators in [10usize, 100, 200] {
         let chain = Devchain::start(&config, operators).await.unwrap();
+        if operators == 10 {
+            eprintln!("registration of one operator: {} gas", chain.operators[0].registration_gas);
+        }
         let (table, update_gas) = chain.update_table_with_gas().await.unwrap();
         table_updates.push((operators, update_gas));
         let mut height = 1;

@@ -42,6 +42,8 @@ pub struct TestOperator {
     pub address: Address,
     /// Its BLS key.
     pub bls: SecretKey,
+    /// Gas its whole registration used (EigenLayer and Chorus steps).
+    pub registration_gas: u64,
 }
 
 /// A chain with EigenLayer and Chorus deployed and operators registered.
@@ -93,8 +95,10 @@ impl Devchain {
             metadata_uri: "https://chorus.invalid/operator.json".to_owned(),
             wait: WaitOptions::anvil(),
         };
-        register_operator(&self.provider, &self.deployment, address, &bls, &plan).await?;
-        self.operators.push(TestOperator { address, bls });
+        let steps =
+            register_operator(&self.provider, &self.deployment, address, &bls, &plan).await?;
+        let registration_gas = steps.iter().map(|step| step.outcome.gas_used()).sum();
+        self.operators.push(TestOperator { address, bls, registration_gas });
         Ok(())
     }
 
