@@ -113,6 +113,25 @@ fn deploy_then_register_an_operator_twice() {
     }
     assert!(failure(&deploy(&deployment)).contains("exists"), "never overwrites a deployment");
 
+    // Against an existing EigenLayer (as on a testnet): only Chorus is deployed.
+    let second = path("second.json");
+    ok(&chorus(&[
+        "deploy",
+        &flag(RPC_URL_FLAG),
+        &rpc,
+        "--ecdsa-keystore",
+        &deployer,
+        &flag(PASSWORD_FILE_FLAG),
+        &path("password"),
+        "--eigenlayer",
+        &deployment,
+        &flag(OUT_FLAG),
+        &second,
+    ]));
+    let reused: Value = serde_json::from_str(&std::fs::read_to_string(&second).unwrap()).unwrap();
+    assert_eq!(reused["allocationManager"], written["allocationManager"], "core reused");
+    assert_ne!(reused["registry"], written["registry"], "a new Chorus registry");
+
     let register = || {
         chorus(&[
             "operator",
