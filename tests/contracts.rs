@@ -4,21 +4,24 @@
 //! equivocating operator slashed through EigenLayer's AllocationManager.
 //!
 //! Each step also checks that Rust and Solidity agree: the signed message,
-//! the checkpoint and operator-table Merkle roots, leaf proofs, and BLS
-//! signatures made by `chorus-keys` and verified by `BLS12381.sol`.
+//! the checkpoint root, leaf proofs, operator-table leaves (the non-signer
+//! path), and BLS signatures made by `chorus-keys` and verified by
+//! `BLS12381.sol`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::collections::HashSet;
 
-use alloy::primitives::{Address, B256, Bytes, keccak256};
+use alloy::primitives::{Address, Bytes, keccak256};
 use chorus_contracts::{
-    Commitment, IChorusAttestations, IChorusRegistry, IChorusSlasher,
-    checkpoint::{CheckpointTree, checkpoint_message},
+    Commitment,
+    IChorusAttestations::{self, CheckpointAttested, IChorusAttestationsErrors},
+    IChorusRegistry,
+    IChorusSlasher::{self, IChorusSlasherErrors},
+    checkpoint::CheckpointTree,
 };
 use chorus_deploy::chorus::{ChorusConfig, Rollup};
-use chorus_keys::bls::{AggregateSignature, Signature};
-use chorus_tests::{Devchain, decode_event, expect_success};
+use chorus_tests::{Devchain, decode_event};
 use eigen_utils::slashing::core::allocation_manager::AllocationManager;
 
 fn commitment(rollup_id: u64, height: u64, variant: u8) -> Commitment {
@@ -28,16 +31,6 @@ fn commitment(rollup_id: u64, height: u64, variant: u8) -> Commitment {
         l2BlockHash: keccak256([variant, 1]),
         stateRoot: keccak256([variant, 2]),
     }
-}
-
-fn aggregate(chain: &Devchain, signers: &HashSet<Address>, message: B256) -> Bytes {
-    let signatures: Vec<Signature> = chain
-        .operators
-        .iter()
-        .filter(|operator| signers.contains(&operator.address))
-        .map(|operator| operator.bls.sign(message.as_slice()))
-        .collect();
-    Bytes::copy_from_slice(&AggregateSignature::aggregate(&signatures).unwrap().to_eip2537())
 }
 
 /// The error of a call expected to revert.
@@ -65,36 +58,25 @@ async fn attest_read_back_and_slash_on_real_eigenlayer() {
     let table = chain.update_table().await.unwrap();
     assert_eq!(table.entries().len(), 4, "every registered operator has weight");
     let attestations = IChorusAttestations::new(deployment.chorus.attestations, &chain.provider);
+    let all = chain.first_operators(4);
 
     // All four sign; recording mode stores each rollup's commitment.
     let tree = CheckpointTree::new(vec![commitment(10, 100, 1), commitment(11, 7, 2)]).unwrap();
-    let message = checkpoint_message(
-        deployment.chain_id,
-        deployment.chorus.attestations,
-        table.version(),
-        tree.root(),
-    );
+    let message = chain.message(table.version(), tree.root());
     let on_chain_message =
         attestations.checkpointMessage(table.version(), tree.root()).call().await.unwrap();
     assert_eq!(on_chain_message, message, "Rust and Solidity sign the same message");
-    let all = chain.first_operators(4);
-    let receipt = attestations
-        .submitCheckpointWithCommitments(
+    let signature = chain.aggregate_signature(&all, message).unwrap();
+    let receipt = chain
+        .send(attestations.submitCheckpointWithCommitments(
             table.table_ref(),
             tree.commitments().to_vec(),
             Vec::new(),
-            aggregate(&chain, &all, message),
-        )
-        .from(chain.deployer)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
+            signature.clone(),
+        ))
         .await
         .unwrap();
-    let attested =
-        decode_event::<IChorusAttestations::CheckpointAttested>(expect_success(&receipt).unwrap())
-            .unwrap();
+    let attested = decode_event::<CheckpointAttested>(&receipt).unwrap();
     assert_eq!(attested.commitmentsRoot, tree.root(), "Rust and Solidity build the same root");
     assert_eq!(attested.signedWeight, table.total_weight());
 
@@ -103,87 +85,59 @@ async fn attest_read_back_and_slash_on_real_eigenlayer() {
     assert_eq!(latest.commitment, commitment(10, 100, 1));
     assert_eq!(latest.commitmentsRoot, tree.root());
     let (leaf, proof) = tree.proof_for(11).unwrap();
-    assert!(
-        attestations
-            .verifyCommitment(leaf.clone(), tree.root(), proof.clone())
-            .call()
-            .await
-            .unwrap()
-    );
-    let forged = commitment(11, 7, 99);
-    assert!(!attestations.verifyCommitment(forged, tree.root(), proof).call().await.unwrap());
+    let verify = |leaf: Commitment| attestations.verifyCommitment(leaf, tree.root(), proof.clone());
+    assert!(verify(leaf.clone()).call().await.unwrap());
+    assert!(!verify(commitment(11, 7, 99)).call().await.unwrap(), "a forged leaf fails");
 
     // A replay is refused.
     let replay = reverted(
         attestations
-            .submitCheckpoint(
-                table.table_ref(),
-                tree.root(),
-                Vec::new(),
-                aggregate(&chain, &all, message),
-            )
+            .submitCheckpoint(table.table_ref(), tree.root(), Vec::new(), signature)
             .call()
             .await,
     );
     assert!(matches!(
-        replay.as_decoded_interface_error::<IChorusAttestations::IChorusAttestationsErrors>(),
-        Some(IChorusAttestations::IChorusAttestationsErrors::AlreadyAttested(_))
+        replay.as_decoded_interface_error::<IChorusAttestationsErrors>(),
+        Some(IChorusAttestationsErrors::AlreadyAttested(_))
     ));
 
     // Three of four sign: the non-signer path, root-only.
     let next = CheckpointTree::new(vec![commitment(10, 101, 3), commitment(11, 8, 4)]).unwrap();
-    let message = checkpoint_message(
-        deployment.chain_id,
-        deployment.chorus.attestations,
-        table.version(),
-        next.root(),
-    );
     let three = chain.first_operators(3);
     let non_signers = table.non_signers(&three);
     assert_eq!(non_signers.len(), 1);
-    let receipt = attestations
-        .submitCheckpoint(
+    let signature = chain.aggregate_signature(&three, chain.message(table.version(), next.root()));
+    let receipt = chain
+        .send(attestations.submitCheckpoint(
             table.table_ref(),
             next.root(),
             non_signers,
-            aggregate(&chain, &three, message),
-        )
-        .from(chain.deployer)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
+            signature.unwrap(),
+        ))
         .await
         .unwrap();
-    let attested =
-        decode_event::<IChorusAttestations::CheckpointAttested>(expect_success(&receipt).unwrap())
-            .unwrap();
+    let attested = decode_event::<CheckpointAttested>(&receipt).unwrap();
     assert_eq!(attested.signedWeight, table.signed_weight(&three));
     assert!(attestations.attestedAt(next.root()).call().await.unwrap() > 0);
 
     // Two of four is below two thirds: refused, and the error says so.
     let thin = CheckpointTree::new(vec![commitment(10, 102, 5)]).unwrap();
-    let message = checkpoint_message(
-        deployment.chain_id,
-        deployment.chorus.attestations,
-        table.version(),
-        thin.root(),
-    );
     let two = chain.first_operators(2);
+    let signature = chain.aggregate_signature(&two, chain.message(table.version(), thin.root()));
     let refused = reverted(
         attestations
             .submitCheckpoint(
                 table.table_ref(),
                 thin.root(),
                 table.non_signers(&two),
-                aggregate(&chain, &two, message),
+                signature.unwrap(),
             )
             .call()
             .await,
     );
     assert!(matches!(
-        refused.as_decoded_interface_error::<IChorusAttestations::IChorusAttestationsErrors>(),
-        Some(IChorusAttestations::IChorusAttestationsErrors::QuorumNotReached(_))
+        refused.as_decoded_interface_error::<IChorusAttestationsErrors>(),
+        Some(IChorusAttestationsErrors::QuorumNotReached(_))
     ));
 
     // Operator 0 signs two conflicting commitments for rollup 10 at height 200.
@@ -204,22 +158,15 @@ async fn attest_read_back_and_slash_on_real_eigenlayer() {
             .await,
     );
     assert!(matches!(
-        not_conflicting.as_decoded_interface_error::<IChorusSlasher::IChorusSlasherErrors>(),
-        Some(IChorusSlasher::IChorusSlasherErrors::CommitmentsDoNotConflict(_))
+        not_conflicting.as_decoded_interface_error::<IChorusSlasherErrors>(),
+        Some(IChorusSlasherErrors::CommitmentsDoNotConflict(_))
     ));
 
-    let receipt = slasher
-        .proveEquivocation(offender.address, pubkey, signed(&first), signed(&second))
-        .from(chain.deployer)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
+    let receipt = chain
+        .send(slasher.proveEquivocation(offender.address, pubkey, signed(&first), signed(&second)))
         .await
         .unwrap();
-    let slashed =
-        decode_event::<AllocationManager::OperatorSlashed>(expect_success(&receipt).unwrap())
-            .unwrap();
+    let slashed = decode_event::<AllocationManager::OperatorSlashed>(&receipt).unwrap();
     assert_eq!(slashed.operator, offender.address, "EigenLayer slashed the equivocator");
     assert_eq!(slashed.strategies, vec![deployment.eigenlayer.strategy]);
 

@@ -11,13 +11,11 @@ use std::collections::HashSet;
 
 use alloy::primitives::{Address, B256, Bytes, keccak256};
 use chorus_contracts::{
-    Commitment, IChorusAttestations, IChorusSlasher,
-    checkpoint::{CheckpointTree, checkpoint_message},
+    Commitment, IChorusAttestations, IChorusSlasher, checkpoint::CheckpointTree,
     table::OperatorTable,
 };
 use chorus_deploy::chorus::{ChorusConfig, Rollup};
-use chorus_keys::bls::{AggregateSignature, Signature};
-use chorus_tests::{Devchain, expect_success};
+use chorus_tests::Devchain;
 
 const ROLLUPS: u64 = 10;
 
@@ -33,16 +31,6 @@ fn tree(height: u64, rollups: u64) -> CheckpointTree {
     CheckpointTree::new(commitments).unwrap()
 }
 
-fn aggregate(chain: &Devchain, signers: &HashSet<Address>, message: B256) -> Bytes {
-    let signatures: Vec<Signature> = chain
-        .operators
-        .iter()
-        .filter(|operator| signers.contains(&operator.address))
-        .map(|operator| operator.bls.sign(message.as_slice()))
-        .collect();
-    Bytes::copy_from_slice(&AggregateSignature::aggregate(&signatures).unwrap().to_eip2537())
-}
-
 /// Submits one checkpoint at `height` and returns the receipt's gas.
 async fn submit(
     chain: &Devchain,
@@ -54,40 +42,31 @@ async fn submit(
     let deployment = &chain.deployment;
     let attestations = IChorusAttestations::new(deployment.chorus.attestations, &chain.provider);
     let tree = tree(height, recorded_rollups.unwrap_or(1));
-    let message = checkpoint_message(
-        deployment.chain_id,
-        deployment.chorus.attestations,
-        table.version(),
-        tree.root(),
-    );
-    let signature = aggregate(chain, signers, message);
+    let signature =
+        chain.aggregate_signature(signers, chain.message(table.version(), tree.root())).unwrap();
     let non_signers = table.non_signers(signers);
     let receipt = match recorded_rollups {
-        None => attestations
-            .submitCheckpoint(table.table_ref(), tree.root(), non_signers, signature)
-            .from(chain.deployer)
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap(),
-        Some(_) => attestations
-            .submitCheckpointWithCommitments(
+        None => {
+            let call = attestations.submitCheckpoint(
                 table.table_ref(),
-                tree.commitments().to_vec(),
+                tree.root(),
                 non_signers,
                 signature,
-            )
-            .from(chain.deployer)
-            .send()
-            .await
-            .unwrap()
-            .get_receipt()
-            .await
-            .unwrap(),
+            );
+            chain.send(call).await
+        }
+        Some(_) => {
+            let commitments = tree.commitments().to_vec();
+            let call = attestations.submitCheckpointWithCommitments(
+                table.table_ref(),
+                commitments,
+                non_signers,
+                signature,
+            );
+            chain.send(call).await
+        }
     };
-    expect_success(&receipt).unwrap().gas_used
+    receipt.unwrap().gas_used
 }
 
 /// Gas of `proveEquivocation` for two one-rollup checkpoints.
@@ -100,21 +79,13 @@ async fn equivocation_gas(config: &ChorusConfig) -> u64 {
     conflicting[0].stateRoot = keccak256(b"another state");
     let second = CheckpointTree::new(conflicting).unwrap();
     let slasher = IChorusSlasher::new(chain.deployment.chorus.slasher, &chain.provider);
-    let receipt = slasher
-        .proveEquivocation(
-            offender.address,
-            Bytes::copy_from_slice(&offender.bls.public_key().to_eip2537()),
-            chain.signed_commitment(offender, table.version(), &first, 1).unwrap(),
-            chain.signed_commitment(offender, table.version(), &second, 1).unwrap(),
-        )
-        .from(chain.deployer)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    expect_success(&receipt).unwrap().gas_used
+    let call = slasher.proveEquivocation(
+        offender.address,
+        Bytes::copy_from_slice(&offender.bls.public_key().to_eip2537()),
+        chain.signed_commitment(offender, table.version(), &first, 1).unwrap(),
+        chain.signed_commitment(offender, table.version(), &second, 1).unwrap(),
+    );
+    chain.send(call).await.unwrap().gas_used
 }
 
 #[tokio::main]

@@ -8,9 +8,10 @@
 use std::collections::HashSet;
 
 use alloy::{
+    contract::{CallBuilder, CallDecoder},
     network::EthereumWallet,
     node_bindings::AnvilInstance,
-    primitives::{Address, Bytes, U256},
+    primitives::{Address, B256, Bytes, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::types::TransactionReceipt,
     signers::local::PrivateKeySigner,
@@ -26,7 +27,7 @@ use chorus_deploy::{
     chorus::{ChorusConfig, Deployment, deploy_chorus},
     eigenlayer::{WaitOptions, deploy_eigenlayer},
 };
-use chorus_keys::bls::SecretKey;
+use chorus_keys::bls::{AggregateSignature, SecretKey, Signature};
 use chorus_operator::registration::{FULL_MAGNITUDE, RegistrationPlan, register_operator};
 
 /// Any failure in the harness: tests report it and stop.
@@ -117,6 +118,37 @@ impl Devchain {
         Ok((OperatorTable::from_event(&event)?, receipt.gas_used))
     }
 
+    /// The message operators sign for `root` under table `version` here.
+    pub fn message(&self, version: u32, root: B256) -> B256 {
+        let deployment = &self.deployment;
+        checkpoint_message(deployment.chain_id, deployment.chorus.attestations, version, root)
+    }
+
+    /// The aggregate signature (EIP-2537) of the operators in `signers` over `message`.
+    pub fn aggregate_signature(
+        &self,
+        signers: &HashSet<Address>,
+        message: B256,
+    ) -> Result<Bytes, BoxError> {
+        let signatures: Vec<Signature> = self
+            .operators
+            .iter()
+            .filter(|operator| signers.contains(&operator.address))
+            .map(|operator| operator.bls.sign(message.as_slice()))
+            .collect();
+        Ok(Bytes::copy_from_slice(&AggregateSignature::aggregate(&signatures)?.to_eip2537()))
+    }
+
+    /// Sends `call` from the deployer, waits for it and checks it succeeded.
+    pub async fn send<P: Provider, D: CallDecoder>(
+        &self,
+        call: CallBuilder<P, D>,
+    ) -> Result<TransactionReceipt, BoxError> {
+        let receipt = call.from(self.deployer).send().await?.get_receipt().await?;
+        expect_success(&receipt)?;
+        Ok(receipt)
+    }
+
     /// `operator`'s signature over `tree` (as table `version` names it)
     /// with the path to `rollup_id`'s commitment: half an equivocation proof.
     pub fn signed_commitment(
@@ -126,13 +158,7 @@ impl Devchain {
         tree: &CheckpointTree,
         rollup_id: u64,
     ) -> Result<SignedCommitment, BoxError> {
-        let deployment = &self.deployment;
-        let message = checkpoint_message(
-            deployment.chain_id,
-            deployment.chorus.attestations,
-            version,
-            tree.root(),
-        );
+        let message = self.message(version, tree.root());
         let (leaf, proof) =
             tree.proof_for(rollup_id).ok_or(format!("rollup {rollup_id} is not in the tree"))?;
         Ok(SignedCommitment {
