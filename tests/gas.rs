@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use alloy::primitives::{Address, B256, Bytes, keccak256};
+use alloy::primitives::{Address, Bytes, keccak256};
 use chorus_contracts::{
     Commitment, IChorusAttestations, IChorusSlasher, checkpoint::CheckpointTree,
     table::OperatorTable,
