@@ -69,13 +69,22 @@ impl SignerArgs {
     }
 }
 
-/// Reads a deployment JSON and checks it belongs to `chain_id`.
-pub fn read_deployment(path: &Path, chain_id: u64) -> eyre::Result<Deployment> {
+/// Reads a deployment JSON as `chorus deploy` writes it.
+pub fn parse_deployment(path: &Path) -> eyre::Result<Deployment> {
     let text = std::fs::read_to_string(path)
         .wrap_err_with(|| format!("cannot read deployment file {}", path.display()))?;
-    let deployment: Deployment = serde_json::from_str(&text).wrap_err_with(|| {
-        format!("{} is not a Chorus deployment file (as `chorus deploy` writes)", path.display())
-    })?;
+    serde_json::from_str(&text).wrap_err_with(|| {
+        format!(
+            "{} is not a Chorus deployment file (as `chorus deploy` writes); pass that file with \
+             --{DEPLOYMENT_FLAG}",
+            path.display()
+        )
+    })
+}
+
+/// Reads a deployment JSON and checks it belongs to `chain_id`.
+pub fn read_deployment(path: &Path, chain_id: u64) -> eyre::Result<Deployment> {
+    let deployment = parse_deployment(path)?;
     if deployment.chain_id != chain_id {
         bail!(
             "{} describes chain {}, but the RPC serves chain {chain_id}: point --{RPC_URL_FLAG} at \

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod logging;
 pub mod operator;
 pub mod password;
+pub mod protection;
 
 /// Restaked validation for rollups: operator keys, nodes and tooling.
 #[derive(Debug, Parser)]
@@ -38,6 +39,9 @@ pub enum Command {
     /// Operator tasks: registration with Chorus through EigenLayer.
     #[command(subcommand)]
     Operator(operator::OperatorCommand),
+    /// Slashing protection: create, inspect, export and import a BLS key's store.
+    #[command(subcommand)]
+    Protection(protection::ProtectionCommand),
 }
 
 impl Cli {
@@ -47,6 +51,7 @@ impl Cli {
             Command::Keys(command) => command.run(),
             Command::Deploy(args) => args.run(),
             Command::Operator(command) => command.run(),
+            Command::Protection(command) => command.run(),
         }
     }
 }
