@@ -47,6 +47,9 @@ contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
     ///         update must fit one transaction (16,777,216 gas since EIP-7825).
     ///         Measured against EigenLayer core on anvil: see BENCHMARKS.md.
     uint32 public constant MAX_OPERATORS_LIMIT = 256;
+    /// @notice Largest strategy multiplier (1,000,000x): with stake below 2^128
+    ///         the weight cannot overflow.
+    uint256 public constant MAX_MULTIPLIER = 1e24;
     /// @notice Strategy multipliers are fixed point with 18 decimals (1e18 = 1x).
     uint256 public constant MULTIPLIER_UNIT = 1e18;
 
@@ -121,6 +124,8 @@ contract ChorusRegistry is IChorusRegistry, IAVSRegistrar, Ownable {
         if (strategies_.length != multipliers.length || strategies_.length == 0) revert LengthMismatch();
         for (uint256 i = 0; i < strategies_.length; ++i) {
             if (i > 0 && strategies_[i - 1] >= strategies_[i]) revert StrategiesNotAscending();
+            // stake x multiplier must never overflow in a table update.
+            if (multipliers[i] > MAX_MULTIPLIER) revert InvalidMultiplier(multipliers[i]);
             _strategies.push(strategies_[i]);
             multiplier[strategies_[i]] = multipliers[i];
         }

@@ -18,7 +18,8 @@ import {IAllocationManager, IAllocationManagerTypes, OperatorSet} from "./interf
 ///         appointee for that call) and ejected from future tables. Anyone may
 ///         submit a proof. An operator is slashed once: the first proof ejects
 ///         and bans it, so further proofs of the same act (one per rollup it
-///         covered) would only multiply the penalty.
+///         covered) would only multiply the penalty. If EigenLayer refuses the
+///         slash, the operator is banned anyway and a later proof may slash.
 contract ChorusSlasher is IChorusSlasher {
     IAllocationManager public immutable allocationManager;
     IChorusRegistry public immutable registry;
@@ -63,12 +64,13 @@ contract ChorusSlasher is IChorusSlasher {
         _checkSigned(pubkey, a);
         _checkSigned(pubkey, b);
 
-        slashed[operator] = true;
-
-        // Past EigenLayer's deallocation delay a departed operator can no longer
-        // be slashed; it is banned all the same, so it cannot come back.
+        // The ban never waits for the slash. Past EigenLayer's deallocation
+        // delay a departed operator can no longer be slashed: it is banned all
+        // the same. If the slash itself fails (slashing paused, or too little
+        // gas forwarded), the ban holds and the offence stays open, so a later
+        // proof can still slash.
         OperatorSet memory set = OperatorSet({avs: address(registry), id: registry.OPERATOR_SET_ID()});
-        if (allocationManager.isOperatorSlashable(operator, set)) _slash(operator);
+        slashed[operator] = !allocationManager.isOperatorSlashable(operator, set) || _trySlash(operator);
         registry.eject(operator);
         emit EquivocationProven(operator, rollupId, height, a.commitmentsRoot, b.commitmentsRoot);
     }
@@ -82,13 +84,13 @@ contract ChorusSlasher is IChorusSlasher {
         if (!BLS12381.verifyMessage(pubkey, signed.signature, abi.encodePacked(message))) revert InvalidSignature();
     }
 
-    function _slash(address operator) private {
+    function _trySlash(address operator) private returns (bool) {
         address[] memory strategies = registry.strategies();
         uint256[] memory wads = new uint256[](strategies.length);
         for (uint256 i = 0; i < wads.length; ++i) {
             wads[i] = wadToSlash;
         }
-        allocationManager.slashOperator(
+        try allocationManager.slashOperator(
             address(registry),
             IAllocationManagerTypes.SlashingParams({
                 operator: operator,
@@ -97,6 +99,10 @@ contract ChorusSlasher is IChorusSlasher {
                 wadsToSlash: wads,
                 description: "chorus: equivocation"
             })
-        );
+        ) {
+            return true;
+        } catch {
+            return false;
+        }
     }
 }

@@ -53,17 +53,21 @@ impl SignerArgs {
                 format!("cannot open Ethereum keystore {}", self.ecdsa_keystore.display())
             })?;
         let account = signer.address();
-        let url: Url = self
-            .rpc_url
-            .parse()
-            .wrap_err_with(|| format!("--{RPC_URL_FLAG} {:?} is not a URL", self.rpc_url))?;
+        let url: Url = self.rpc_url.parse().wrap_err_with(|| {
+            format!("--{RPC_URL_FLAG} is not a URL (it is not shown: it may hold an API key)")
+        })?;
+        // Hosted RPC URLs often carry an API key in the path or query: name
+        // only the scheme, host and port in messages.
+        let shown = format!(
+            "{}://{}{}",
+            url.scheme(),
+            url.host_str().unwrap_or("?"),
+            url.port().map(|port| format!(":{port}")).unwrap_or_default()
+        );
         let provider =
             ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url).erased();
         let chain_id = provider.get_chain_id().await.wrap_err_with(|| {
-            format!(
-                "cannot reach the RPC at {}: is the node running and the URL right?",
-                self.rpc_url
-            )
+            format!("cannot reach the RPC at {shown}: is the node running and the URL right?")
         })?;
         Ok(Chain { provider, account, chain_id })
     }

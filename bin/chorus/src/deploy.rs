@@ -81,7 +81,14 @@ impl DeployArgs {
             deploy_chorus(&chain.provider, chain.account, &eigenlayer, &config).await?;
         let deployment = Deployment { chain_id: chain.chain_id, eigenlayer, chorus };
         let json = serde_json::to_string_pretty(&deployment)?;
-        std::fs::write(&self.out, format!("{json}\n"))
+        // The existence check above ran minutes ago: create_new refuses a
+        // file that appeared since, rather than truncating it.
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&self.out)
+            .wrap_err_with(|| format!("cannot create {} (not overwritten)", self.out.display()))?;
+        std::io::Write::write_all(&mut file, format!("{json}\n").as_bytes())
             .wrap_err_with(|| format!("cannot write {}", self.out.display()))?;
         println!("registry      {}", deployment.chorus.registry);
         println!("attestations  {}", deployment.chorus.attestations);

@@ -96,6 +96,7 @@ interface IChorusRegistry {
     error OperatorHasWeight(address operator);
     error InvalidSlasher();
     error InvalidAttestations();
+    error InvalidMultiplier(uint256 multiplier);
     error KeyAlreadyRegistered(bytes32 pubkeyHash, address owner);
     error KeyBanned(bytes32 pubkeyHash);
     error OperatorBanned(address operator);

@@ -112,6 +112,17 @@ contract ChorusAccessControlTest is ChorusTestBase {
         fresh.setupAvs("uri", strategies, _multipliers(), address(slasher), address(attestations));
     }
 
+    function test_setupAvs_hugeMultiplier_reverts() public {
+        ChorusRegistry fresh = _freshRegistry();
+        address[] memory strategies = new address[](2);
+        (strategies[0], strategies[1]) = (STRATEGY_A, STRATEGY_B);
+        uint256[] memory multipliers = _multipliers();
+        multipliers[1] = fresh.MAX_MULTIPLIER() + 1;
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(IChorusRegistry.InvalidMultiplier.selector, multipliers[1]));
+        fresh.setupAvs("uri", strategies, multipliers, address(slasher), address(attestations));
+    }
+
     function test_setupAvs_duplicateStrategy_reverts() public {
         ChorusRegistry fresh = _freshRegistry();
         address[] memory strategies = new address[](2);

@@ -158,6 +158,26 @@ contract ChorusSlasherTest is ChorusTestBase {
     /// @dev Past the deallocation delay EigenLayer refuses to slash a departed operator: the
     ///      proof still stands (EquivocationProven), bans the operator and its key, and
     ///      records no slashing; `slashed` marks the offence as dealt with.
+    /// @dev A refused slash (EigenLayer paused) must not keep an equivocator in the tables:
+    ///      the ban holds, and the offence stays open so that a later proof slashes.
+    function test_prove_slashRefused_bansNowAndSlashesOnRetry() public {
+        (SignedCommitment memory a, SignedCommitment memory b) = _equivocation(offender);
+        bytes32 pubkeyHash = registry.pubkeyHashOf(offender);
+        allocationManager.setSlashingFails(true);
+        _prove(offender, a, b);
+
+        assertEq(allocationManager.slashingCount(), 0, "EigenLayer refused the slash");
+        assertFalse(slasher.slashed(offender), "the offence stays open");
+        assertTrue(registry.keyBanned(pubkeyHash), "banned all the same");
+        assertFalse(registry.isRegistered(offender), "ejected all the same");
+
+        allocationManager.setSlashingFails(false);
+        _prove(offender, a, b);
+        assertEq(allocationManager.slashingCount(), 1, "the retry slashes");
+        assertTrue(slasher.slashed(offender));
+        _expectProofRevert(offender, a, b, _alreadySlashed(offender));
+    }
+
     function test_prove_pastDeallocationDelay_bansWithoutSlashing() public {
         (SignedCommitment memory a, SignedCommitment memory b) = _equivocation(offender);
         bytes32 pubkeyHash = registry.pubkeyHashOf(offender);

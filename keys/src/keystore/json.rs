@@ -30,7 +30,7 @@ const DEFAULT_SCRYPT_P: u32 = 1;
 const DEFAULT_PBKDF2_ROUNDS: u32 = 1 << 18;
 
 /// Bounds that keep a hostile keystore from taking unbounded memory or time:
-/// scrypt memory is 128 * r * n bytes, at most 1 GiB here (the EIP default
+/// scrypt memory is 128 * r * (n + p) bytes, at most 1 GiB here (the EIP default
 /// takes 256 MiB); PBKDF2 at most 2^24 rounds (tens of seconds).
 const MAX_SCRYPT_MEMORY: u64 = 1 << 30;
 const MAX_SCRYPT_P: u32 = 16;
@@ -141,15 +141,17 @@ impl KdfParams {
                 if p.n < 2 || !p.n.is_power_of_two() {
                     return invalid(format!("scrypt n = {} is not a power of two >= 2", p.n));
                 }
-                let memory = 128 * u64::from(p.r) * u64::from(p.n);
-                if p.r == 0 || memory > MAX_SCRYPT_MEMORY {
-                    return invalid(format!(
-                        "scrypt n = {}, r = {} needs {memory} bytes of memory (limit {MAX_SCRYPT_MEMORY})",
-                        p.n, p.r
-                    ));
-                }
                 if p.p == 0 || p.p > MAX_SCRYPT_P {
                     return invalid(format!("scrypt p = {} is outside 1..={MAX_SCRYPT_P}", p.p));
+                }
+                // scrypt allocates 128 * r * n bytes for V and 128 * r * p for B;
+                // u128 cannot overflow with u32 inputs.
+                let memory = 128 * u128::from(p.r) * (u128::from(p.n) + u128::from(p.p));
+                if p.r == 0 || memory > u128::from(MAX_SCRYPT_MEMORY) {
+                    return invalid(format!(
+                        "scrypt n = {}, r = {}, p = {} needs {memory} bytes of memory (limit {MAX_SCRYPT_MEMORY})",
+                        p.n, p.r, p.p
+                    ));
                 }
             }
             Self::Pbkdf2(p) => {

@@ -212,7 +212,9 @@ enum OpenedKey {
 
 /// Reads a keystore file of either kind once, checks it, asks for its
 /// password and decrypts it. Returns the file's text with the key, so that
-/// what a caller copies is exactly what was verified.
+/// what a caller copies is what was verified (for Ethereum keystores the
+/// library reads the file again to decrypt; only the file's owner could
+/// change it in between).
 fn open_keystore(path: &Path, password: &PasswordArgs) -> eyre::Result<(String, OpenedKey)> {
     let text = std::fs::read_to_string(path)
         .wrap_err_with(|| format!("cannot read keystore {}", path.display()))?;

@@ -241,7 +241,8 @@ pub async fn allocate<P: Provider>(
             )));
         }
     } else {
-        let target = i128::from(current) + allocation.pendingDiff;
+        // pendingDiff comes from the RPC: a hostile one must not overflow us.
+        let target = i128::from(current).saturating_add(allocation.pendingDiff);
         if target == i128::from(magnitude) {
             return Ok(StepOutcome::skipped(format!(
                 "allocation of {operator} to {}/{} is already pending to {magnitude}, effective at block {}",

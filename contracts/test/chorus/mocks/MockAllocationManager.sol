@@ -50,6 +50,7 @@ contract MockAllocationManager is IAllocationManager {
 
     /// @notice When set, `deregisterFromOperatorSets` reverts (a paused or changed EigenLayer).
     bool public deregistrationFails;
+    bool public slashingFails;
 
     constructor(MockPermissionController permissionController_) {
         permissionController = permissionController_;
@@ -88,6 +89,7 @@ contract MockAllocationManager is IAllocationManager {
 
     function slashOperator(address avs, SlashingParams calldata params) external {
         _checkCanCall(avs);
+        require(!slashingFails, "MockAllocationManager: slashing paused");
         // As the real one: OperatorNotSlashable.
         require(
             isOperatorSlashable(params.operator, OperatorSet({avs: avs, id: params.operatorSetId})),
@@ -150,6 +152,11 @@ contract MockAllocationManager is IAllocationManager {
 
     function setDeregistrationFails(bool fails) external {
         deregistrationFails = fails;
+    }
+
+    /// @notice Makes `slashOperator` revert, as EigenLayer does while slashing is paused.
+    function setSlashingFails(bool fails) external {
+        slashingFails = fails;
     }
 
     /// @notice The operator's allocation to the (one) set in `strategy`.
