@@ -331,12 +331,15 @@ impl QuorumCollector {
     ///
     /// Checks, in order: the operator is in the table; it is not the same
     /// bytes again; the bytes decode strictly; the operator has no other
-    /// pending or verified signature (the first is kept). A new signature
-    /// replaces one found [`Invalid`](SignatureStatus::Invalid): signatures
-    /// carry no transport authentication, so an invalid one may have come
-    /// from anyone, and must not lock the operator out.
+    /// valid signature. Signatures carry no transport authentication, so a
+    /// signature in an operator's name may have come from anyone: a new one
+    /// replaces one found [`Invalid`](SignatureStatus::Invalid), and when a
+    /// different one arrives while the held one is still
+    /// [`Pending`](SignatureStatus::Pending), the held one is checked alone
+    /// (one pairing, at most once per held signature) and replaced if it is
+    /// invalid. Junk sent first cannot hold an operator's place.
     ///
-    /// No pairing is computed; the signature is
+    /// Otherwise no pairing is computed; the signature is
     /// [`Pending`](SignatureStatus::Pending) until [`try_finish`](Self::try_finish).
     pub fn add(&mut self, operator: Address, signature: &[u8]) -> Result<Added, Rejected> {
         let position =
@@ -346,7 +349,7 @@ impl QuorumCollector {
                 (Some(slot), Some(signer)) => (slot, signer),
                 _ => unreachable!("positions index both the signers and the slots"),
             };
-        let replaced_invalid = match slot {
+        let mut replaced_invalid = match slot {
             Some(held) if held.bytes.as_slice() == signature => {
                 return Err(Rejected::Duplicate(operator));
             }
@@ -355,6 +358,16 @@ impl QuorumCollector {
         };
         let decoded = decode_signature(signature)
             .map_err(|reason| Rejected::Malformed { operator, reason })?;
+        if let Some(held) = slot.as_mut().filter(|held| held.status == SignatureStatus::Pending) {
+            self.verifications += 1;
+            if signer.key.public_key().verify(self.message.as_slice(), &held.signature).is_ok() {
+                held.status = SignatureStatus::Verified;
+            } else {
+                held.status = SignatureStatus::Invalid;
+                self.collected_weight = self.collected_weight.saturating_sub(signer.weight);
+                replaced_invalid = true;
+            }
+        }
         if slot.is_some() && !replaced_invalid {
             return Err(Rejected::Conflicting(operator));
         }
@@ -784,6 +797,40 @@ mod tests {
         let larger = ready(collector.try_finish());
         assert_eq!(larger.signers, f.operators);
         f.check_independently(&larger);
+    }
+
+    #[test]
+    fn a_conflicting_signature_settles_which_one_is_genuine_at_once() {
+        let f = fixture(&[10; 4]);
+        let mut collector = f.collector(7_500);
+        // Junk sent first in operator 1's name is replaced as soon as the
+        // operator's own signature arrives, before any quorum check.
+        let forged = SecretKey::random().sign(f.message.as_slice()).to_bytes();
+        collector.add(f.operators[1], &forged).unwrap();
+        let added = f.add(&mut collector, 1);
+        assert!(added.replaced_invalid);
+        assert_eq!(collector.verifications(), 1, "the held signature was checked alone");
+        assert_eq!(collector.status(&f.operators[1]), Some(SignatureStatus::Pending));
+        assert_eq!(collector.collected_weight(), U256::from(10), "the junk's weight is gone");
+        // A genuine signature held first stays, now verified; junk after it is
+        // refused, and a third attempt costs no further pairing.
+        f.add(&mut collector, 0);
+        let junk = SecretKey::random().sign(f.message.as_slice()).to_bytes();
+        assert_eq!(
+            collector.add(f.operators[0], &junk),
+            Err(Rejected::Conflicting(f.operators[0]))
+        );
+        assert_eq!(collector.status(&f.operators[0]), Some(SignatureStatus::Verified));
+        let more_junk = SecretKey::random().sign(b"other").to_bytes();
+        assert_eq!(
+            collector.add(f.operators[0], &more_junk),
+            Err(Rejected::Conflicting(f.operators[0]))
+        );
+        assert_eq!(collector.verifications(), 2);
+        f.add(&mut collector, 2);
+        let aggregate = ready(collector.try_finish());
+        assert_eq!(aggregate.signers, f.operators[..3]);
+        f.check_independently(&aggregate);
     }
 
     #[test]
