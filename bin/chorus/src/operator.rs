@@ -8,7 +8,10 @@ use chorus_operator::registration::{FULL_MAGNITUDE, RegistrationPlan, register_o
 use clap::{Args, Subcommand};
 use eyre::WrapErr;
 
-use crate::chain::{DEPLOYMENT_FLAG, SignerArgs, block_on, read_deployment};
+use crate::{
+    chain::{DEPLOYMENT_FLAG, SignerArgs, block_on, read_deployment},
+    keys::open_bls_keystore,
+};
 
 /// How long to wait for the allocation delay on a live chain before saying
 /// to come back later (re-running resumes where it stopped).
@@ -64,13 +67,7 @@ impl RegisterArgs {
     async fn run(self) -> eyre::Result<()> {
         let chain = self.signer.connect().await?;
         let deployment = read_deployment(&self.deployment, chain.chain_id)?;
-        let text = std::fs::read_to_string(&self.bls_keystore)
-            .wrap_err_with(|| format!("cannot read {}", self.bls_keystore.display()))?;
-        let password = self.signer.password.existing(&self.bls_keystore.display().to_string())?;
-        let bls = chorus_keys::keystore::Keystore::from_json(&text)
-            .and_then(|keystore| keystore.decrypt(&password))
-            .wrap_err_with(|| format!("cannot open BLS keystore {}", self.bls_keystore.display()))?
-            .secret;
+        let bls = open_bls_keystore(&self.bls_keystore, &self.signer.password)?;
         let plan = RegistrationPlan {
             deposit: U256::from(self.deposit) * U256::from(10u64).pow(U256::from(18)),
             magnitude: FULL_MAGNITUDE / 100 * self.allocate_percent,

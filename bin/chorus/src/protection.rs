@@ -17,7 +17,6 @@ use std::{
 use chorus_keys::{
     bls::{PUBLIC_KEY_BYTES, PublicKey},
     file::WriteError,
-    keystore::Keystore,
 };
 use chorus_operator::protection::{
     Domain, INTERCHANGE_FORMAT_VERSION, ImportSummary, Interchange, SlashingProtection,
@@ -29,7 +28,7 @@ use serde::Serialize;
 
 use crate::{
     chain::{DEPLOYMENT_FLAG, parse_deployment},
-    keys::JSON_FLAG,
+    keys::{JSON_FLAG, decrypt_bls_keystore, parse_bls_keystore, read_keystore_text},
     password::PasswordArgs,
 };
 
@@ -108,26 +107,14 @@ impl StoreArgs {
     /// 96-byte G2 key, else derived from the decrypted secret.
     fn read_pubkey(&self) -> eyre::Result<PublicKey> {
         let path = &self.bls_keystore;
-        let text = std::fs::read_to_string(path)
-            .wrap_err_with(|| format!("cannot read BLS keystore {}", path.display()))?;
-        let keystore = Keystore::from_json(&text).wrap_err_with(|| {
-            format!(
-                "{} is not a usable BLS keystore; pass the operator's BLS keystore with \
-                 --{BLS_KEYSTORE_FLAG}",
-                path.display()
-            )
-        })?;
+        let keystore = parse_bls_keystore(&read_keystore_text(path)?, path)?;
         let stored = hex::decode(keystore.pubkey_hex()).ok();
         if let Some(bytes) = stored.filter(|bytes| bytes.len() == PUBLIC_KEY_BYTES)
             && let Ok(pubkey) = PublicKey::from_bytes(&bytes)
         {
             return Ok(pubkey);
         }
-        let password = self.password.existing(&path.display().to_string())?;
-        let decrypted = keystore
-            .decrypt(&password)
-            .wrap_err_with(|| format!("cannot open BLS keystore {}", path.display()))?;
-        Ok(decrypted.secret.public_key())
+        Ok(decrypt_bls_keystore(&keystore, path, &self.password)?.public_key())
     }
 
     /// Opens the existing store, checking its domain and key.

@@ -216,20 +216,10 @@ enum OpenedKey {
 /// library reads the file again to decrypt; only the file's owner could
 /// change it in between).
 fn open_keystore(path: &Path, password: &PasswordArgs) -> eyre::Result<(String, OpenedKey)> {
-    let text = std::fs::read_to_string(path)
-        .wrap_err_with(|| format!("cannot read keystore {}", path.display()))?;
-    let parse_bls = |text: &str| {
-        Keystore::from_json(text)
-            .wrap_err_with(|| format!("{} is not a usable BLS keystore", path.display()))
-    };
+    let text = read_keystore_text(path)?;
     let opened = match KeyFileKind::detect(&text) {
         Some(KeyFileKind::Bls) => {
-            let keystore = parse_bls(&text)?;
-            let decrypted = keystore
-                .decrypt(&password.existing(&path.display().to_string())?)
-                .wrap_err_with(|| format!("cannot open BLS keystore {}", path.display()))?;
-            notice_pubkey_kind(decrypted.pubkey_kind, path);
-            OpenedKey::Bls(decrypted.secret)
+            OpenedKey::Bls(decrypt_bls_keystore(&parse_bls_keystore(&text, path)?, path, password)?)
         }
         Some(KeyFileKind::Ecdsa) => {
             let password = password.existing(&path.display().to_string())?;
@@ -238,11 +228,42 @@ fn open_keystore(path: &Path, password: &PasswordArgs) -> eyre::Result<(String, 
         None => {
             // Let the BLS parser name the exact problem (truncated,
             // malformed, unknown version).
-            parse_bls(&text)?;
+            parse_bls_keystore(&text, path)?;
             bail!("{} is not a keystore", path.display());
         }
     };
     Ok((text, opened))
+}
+
+/// Reads a keystore file's text, with the path in any error.
+pub fn read_keystore_text(path: &Path) -> eyre::Result<String> {
+    std::fs::read_to_string(path)
+        .wrap_err_with(|| format!("cannot read keystore {}", path.display()))
+}
+
+/// Parses and checks the text of a BLS keystore, with the path in any error.
+pub fn parse_bls_keystore(text: &str, path: &Path) -> eyre::Result<Keystore> {
+    Keystore::from_json(text)
+        .wrap_err_with(|| format!("{} is not a usable BLS keystore", path.display()))
+}
+
+/// Decrypts a parsed BLS keystore with its password (asked for if the flags
+/// give none), and says so when it stores a key other than the Chorus one.
+pub fn decrypt_bls_keystore(
+    keystore: &Keystore,
+    path: &Path,
+    password: &PasswordArgs,
+) -> eyre::Result<SecretKey> {
+    let decrypted = keystore
+        .decrypt(&password.existing(&path.display().to_string())?)
+        .wrap_err_with(|| format!("cannot open BLS keystore {}", path.display()))?;
+    notice_pubkey_kind(decrypted.pubkey_kind, path);
+    Ok(decrypted.secret)
+}
+
+/// Reads, checks and decrypts a BLS keystore file.
+pub fn open_bls_keystore(path: &Path, password: &PasswordArgs) -> eyre::Result<SecretKey> {
+    decrypt_bls_keystore(&parse_bls_keystore(&read_keystore_text(path)?, path)?, path, password)
 }
 
 /// Decrypts an ECDSA keystore file, with the path in any error.
