@@ -3,7 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::process::{Command, Output};
+mod common;
+
+use common::{chorus, failure, flag, ok};
 
 use alloy::providers::ProviderBuilder;
 use chorus::{
@@ -14,25 +16,6 @@ use chorus::{
 };
 use chorus_contracts::IChorusRegistry;
 use serde_json::Value;
-
-fn chorus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chorus")).args(args).output().expect("chorus runs")
-}
-
-fn flag(name: &str) -> String {
-    format!("--{name}")
-}
-
-fn ok(output: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    stdout
-}
-
-fn failure(output: &Output) -> String {
-    assert!(!output.status.success(), "expected a failure");
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 #[test]
 fn deploy_then_register_an_operator_twice() {

@@ -3,9 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{chorus, flag, stderr, stdout_json};
+
 use std::{
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::Command,
 };
 
 use chorus::{
@@ -20,27 +24,6 @@ const EIP2335_SECRET: &str = "000000000019d6689c085ae165831e934ff763ae46a2a6c172
 
 fn vector(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../vectors").join(name)
-}
-
-fn chorus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chorus"))
-        .args(args)
-        .env("RUST_LOG", "info")
-        .output()
-        .expect("the chorus binary runs")
-}
-
-fn flag(name: &str) -> String {
-    format!("--{name}")
-}
-
-fn stdout_json(output: &Output) -> Value {
-    assert!(output.status.success(), "chorus failed: {}", String::from_utf8_lossy(&output.stderr));
-    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 struct Workspace {

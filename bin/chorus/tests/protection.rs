@@ -4,10 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{
-    path::Path,
-    process::{Command, Output},
-};
+mod common;
+
+use common::{chorus, flag, stderr, stdout_json};
+
+use std::{path::Path, process::Output};
 
 use alloy::primitives::{Address, B256};
 use chorus::{
@@ -26,27 +27,6 @@ use chorus_operator::protection::{CheckpointToSign, Domain, Safe, SlashingProtec
 use serde_json::Value;
 
 const PASSWORD: &str = "operator password";
-
-fn flag(name: &str) -> String {
-    format!("--{name}")
-}
-
-fn chorus(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chorus"))
-        .args(args)
-        .env("RUST_LOG", "info")
-        .output()
-        .expect("the chorus binary runs")
-}
-
-fn stdout_json(output: &Output) -> Value {
-    assert!(output.status.success(), "chorus failed: {}", stderr(output));
-    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 /// Asserts a command failed, printed nothing, and said `expected`.
 fn assert_refused(output: &Output, expected: &str) -> String {
