@@ -72,3 +72,4 @@
 //! tests and metrics can see these bounds.
 
 pub mod quorum;
+pub mod service;

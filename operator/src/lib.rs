@@ -10,5 +10,6 @@
 //! WAL, fsync) before it may be signed; history moves between machines as
 //! EIP-3076-style JSON.
 
+pub mod node;
 pub mod protection;
 pub mod registration;

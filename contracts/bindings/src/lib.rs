@@ -22,7 +22,7 @@ pub mod table;
 #[allow(missing_docs, clippy::too_many_arguments)]
 mod interfaces {
     alloy::sol!(
-        #[sol(rpc, all_derives)]
+        #[sol(rpc, all_derives, extra_derives(serde::Serialize, serde::Deserialize))]
         "../src/interfaces/IChorus.sol"
     );
 }

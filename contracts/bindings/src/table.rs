@@ -148,6 +148,63 @@ impl OperatorTable {
     }
 }
 
+/// Why a table could not be read from L1.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchTableError {
+    /// The node did not answer.
+    #[error("cannot read the operator table from L1: {0}")]
+    Rpc(#[from] alloy::contract::Error),
+    /// The node did not answer a log query.
+    #[error("cannot read operator-table events from L1: {0}")]
+    Logs(#[from] alloy::transports::TransportError),
+    /// The registry has published no table yet.
+    #[error(
+        "the registry has published no operator table yet: call updateOperatorTable once operators are registered"
+    )]
+    NoTable,
+    /// The registry names a version whose event is missing or malformed.
+    #[error("operator table version {version} cannot be rebuilt from its event: {reason}")]
+    BadEvent {
+        /// The version.
+        version: u32,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Reads table `version` from the registry's `OperatorTableUpdated` event
+/// (its version is an indexed topic, so one filtered log query finds it).
+pub async fn fetch_table<P: alloy::providers::Provider>(
+    provider: &P,
+    registry: Address,
+    version: u32,
+) -> Result<OperatorTable, FetchTableError> {
+    use alloy::{rpc::types::Filter, sol_types::SolEvent};
+    let filter = Filter::new()
+        .address(registry)
+        .event_signature(OperatorTableUpdated::SIGNATURE_HASH)
+        .topic1(B256::from(U256::from(version)))
+        .from_block(0);
+    let logs = provider.get_logs(&filter).await?;
+    let bad = |reason: String| FetchTableError::BadEvent { version, reason };
+    let log = logs.last().ok_or_else(|| bad("no event found".to_owned()))?;
+    let event = OperatorTableUpdated::decode_log(&log.inner).map_err(|e| bad(e.to_string()))?;
+    OperatorTable::from_event(&event.data).map_err(|e| bad(e.to_string()))
+}
+
+/// Reads the registry's latest table.
+pub async fn fetch_latest_table<P: alloy::providers::Provider>(
+    provider: &P,
+    registry: Address,
+) -> Result<OperatorTable, FetchTableError> {
+    let contract = crate::IChorusRegistry::new(registry, provider);
+    let version = contract.latestTableVersion().call().await?;
+    if version == 0 {
+        return Err(FetchTableError::NoTable);
+    }
+    fetch_table(provider, registry, version).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

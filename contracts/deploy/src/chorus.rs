@@ -187,3 +187,13 @@ pub struct Deployment {
     #[serde(flatten)]
     pub chorus: ChorusDeployment,
 }
+
+/// The L1 section of operator and aggregator configuration files (`[l1]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct L1Config {
+    /// The L1 node's RPC URL.
+    pub rpc_url: String,
+    /// The deployment file `chorus deploy` wrote (`deployment.json`).
+    pub deployment: std::path::PathBuf,
+}
