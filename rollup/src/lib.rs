@@ -19,9 +19,10 @@ use chorus_contracts::Commitment;
 use serde::{Deserialize, Serialize};
 
 /// How deep a block must be before it is committed to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Safety {
     /// The node's `finalized` block.
+    #[default]
     Finalized,
     /// The node's `safe` block.
     Safe,
@@ -36,12 +37,6 @@ impl Safety {
             Self::Safe => BlockNumberOrTag::Safe,
             Self::Confirmations(_) => BlockNumberOrTag::Latest,
         }
-    }
-}
-
-impl Default for Safety {
-    fn default() -> Self {
-        Self::Finalized
     }
 }
 
