@@ -1,0 +1,1 @@
+//! A complete Chorus network on one machine (STUB: being written).
