@@ -2,10 +2,16 @@
 //! checkpoint until a stake quorum signed, and builds the one aggregate
 //! signature that is posted to L1.
 //!
-//! This crate holds, for now, the pure logic of one open checkpoint:
-//! [`quorum`]. It does no I/O and runs no actors, so the `QuorumCollector`
-//! actor (see `DESIGN.md`, "Processes and actors") wraps it and a criterion
-//! bench (`benches/quorum.rs`) measures it.
+//! Two layers:
+//!
+//! - [`quorum`]: the pure logic of one open checkpoint. It does no I/O and
+//!   runs no actors; a criterion bench (`benches/quorum.rs`) measures it.
+//! - [`service`]: the aggregator as actix actors (`Proposer`,
+//!   `OperatorTable`, `Checkpoints` with one `QuorumCollector` per open
+//!   checkpoint on a `SyncArbiter`, `Submitter`, a SQLite store) behind the
+//!   HTTP API of `chorus_wire::routes`, started with [`service::start`]
+//!   inside a running actix system. Its module documentation shows how data
+//!   flows between the actors.
 //!
 //! # Flow
 //!

@@ -47,7 +47,7 @@ pub fn meets_quorum(signed: U256, total: U256, quorum_bps: u16) -> bool {
 }
 
 /// The least weight that meets the quorum: `max(1, ceil(total * bps / 10_000))`.
-fn needed_weight(total: U256, quorum_bps: u16) -> U256 {
+pub fn needed_weight(total: U256, quorum_bps: u16) -> U256 {
     let bps = U512::from(BPS);
     let needed = (U512::from(total) * U512::from(quorum_bps) + bps - U512::from(1)) / bps;
     // `quorum_bps <= BPS`, so `needed <= total` fits.

@@ -5,6 +5,10 @@
 //! Tests live beside this crate (`tests/*.rs`); what every test needs to
 //! stand a chain up is here, so each test reads as the scenario it checks.
 
+pub mod api;
+pub mod l1;
+pub mod lying_rpc;
+
 use std::collections::HashSet;
 
 use alloy::{

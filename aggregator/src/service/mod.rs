@@ -1,16 +1,74 @@
 //! The aggregator service: proposer, quorum collection, operator table,
-//! submitter, store and HTTP API, as actix actors.
+//! submitter, store and HTTP API, as actix actors in the current system.
 //!
-//! STUB: the API below is fixed; the implementation is being written.
+//! # Actors and how data flows
+//!
+//! ```text
+//!  rollup nodes ──► Proposer ──Propose──► Checkpoints ◄──signatures/rejections── HTTP API ◄── operators
+//!                      ▲   LatestSigners      │  ▲   AddSignature, VerifyOperatorSignature
+//!                      │                      │  └──────────► Collectors (SyncArbiter: BLS)
+//!            OperatorTable (L1 registry)      │ SubmitAggregate          ▲
+//!                      └── PrepareSignerSet ──┼──────────────────────────┘
+//!                                             ▼
+//!                 L1 ◄── Submitter ──SubmissionOutcome──► Checkpoints
+//!                            │
+//!                            └──► StoreActor (SyncArbiter: SQLite) ◄── Checkpoints
+//! ```
+//!
+//! - [`table::OperatorTable`] follows the registry and keeps a
+//!   [`crate::quorum::SignerSet`] per table version still accepted on L1.
+//! - [`proposer::Proposer`] reads every rollup and proposes checkpoints.
+//! - [`checkpoints::Checkpoints`] owns every checkpoint's life: one open at
+//!   a time, its signatures checked by its `QuorumCollector` on the
+//!   [`collect::Collectors`] thread, quorum handed to the submitter.
+//! - [`submitter::Submitter`] posts aggregates with one pinned nonce per
+//!   checkpoint, recorded before each broadcast.
+//! - [`store::StoreActor`] is the SQLite record that a restart resumes from.
+//! - [`api`] serves `chorus_wire::routes`; [`metrics`] the Prometheus metrics.
+//!
+//! Nothing is shared between two aggregators in one process but the chain:
+//! every actor, the metrics registry and the store belong to one [`start`].
 
+pub mod api;
+pub mod checkpoints;
+pub mod collect;
 pub mod config;
+pub mod metrics;
+pub mod proposer;
+pub mod store;
+pub mod submitter;
+pub mod table;
 
-use std::net::SocketAddr;
+use std::{
+    collections::{HashMap, HashSet},
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
-use alloy::signers::local::PrivateKeySigner;
+use actix::prelude::*;
+use actix_web::{App, HttpServer, dev::ServerHandle};
+use alloy::{
+    providers::{DynProvider, Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
+    transports::http::reqwest::Url,
+};
+use chorus_contracts::IChorusAttestations;
 use chorus_deploy::chorus::Deployment;
+use chorus_wire::Domain;
 
 pub use config::AggregatorConfig;
+
+use self::{
+    api::ApiState,
+    checkpoints::{Checkpoints, CheckpointsSetup, ConnectProposer, RECENT},
+    collect::Collectors,
+    metrics::Metrics,
+    proposer::Proposer,
+    store::{LoadRecent, Store, StoreActor, StoreError},
+    submitter::{Submitter, SubmitterSetup},
+    table::{OperatorTable, Refresh, SignersOf, TableSyncError},
+};
 
 /// What [`start`] needs: the configuration and what the binary already
 /// opened.
@@ -26,15 +84,89 @@ pub struct AggregatorSetup {
 /// Why the aggregator could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum AggregatorError {
-    /// Placeholder.
-    #[error("not implemented yet")]
-    NotImplemented,
+    /// `l1.rpc_url` is not a URL.
+    #[error("l1.rpc_url {url:?} is not a valid URL: {reason}")]
+    BadUrl {
+        /// The URL as configured.
+        url: String,
+        /// The parser's complaint.
+        reason: String,
+    },
+    /// The L1 node did not answer.
+    #[error("the L1 node did not answer: {0}; check l1.rpc_url and that the node runs")]
+    L1(#[from] alloy::transports::TransportError),
+    /// The L1 node serves another chain than the deployment's.
+    #[error(
+        "the L1 node serves chain {actual} but the deployment is on chain {expected}: point l1.rpc_url at the deployment's chain"
+    )]
+    WrongChain {
+        /// The deployment's chain id.
+        expected: u64,
+        /// The node's.
+        actual: u64,
+    },
+    /// The attestation contract could not be read.
+    #[error("cannot read the attestation contract (is the deployment file for this chain?): {0}")]
+    Contract(#[from] alloy::contract::Error),
+    /// The store could not be opened.
+    #[error("{0}; check store.path")]
+    Store(#[from] StoreError),
+    /// The operator table could not be read.
+    #[error(transparent)]
+    Table(#[from] TableSyncError),
+    /// The API address could not be bound.
+    #[error("cannot listen on {addr}: {source}; choose another api.listen")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An actor stopped while starting.
+    #[error("an aggregator actor stopped while starting")]
+    Mailbox(#[from] MailboxError),
+}
+
+/// Asks an actor to stop.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+macro_rules! stops_on_shutdown {
+    ($($actor:ty),*) => {$(
+        impl Handler<Shutdown> for $actor {
+            type Result = ();
+            fn handle(&mut self, _: Shutdown, ctx: &mut Self::Context) {
+                ctx.stop();
+            }
+        }
+    )*};
+}
+stops_on_shutdown!(Proposer, OperatorTable, Checkpoints, Submitter);
+
+/// Closes the store's SQLite connection (the last step of a stop).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct CloseStore;
+
+impl Handler<CloseStore> for StoreActor {
+    type Result = ();
+    fn handle(&mut self, _: CloseStore, _: &mut SyncContext<Self>) {
+        *self = StoreActor::new(None);
+    }
 }
 
 /// A running aggregator.
 #[derive(Debug)]
 pub struct AggregatorHandle {
     api_addr: SocketAddr,
+    server: ServerHandle,
+    proposer: Addr<Proposer>,
+    table: Addr<OperatorTable>,
+    checkpoints: Addr<Checkpoints>,
+    submitter: Addr<Submitter>,
+    store: Addr<StoreActor>,
 }
 
 impl AggregatorHandle {
@@ -45,12 +177,151 @@ impl AggregatorHandle {
 
     /// Stops the API and every actor, and waits until they stopped (open
     /// checkpoints stay in the store for the next start).
-    pub async fn stop(self) {}
+    pub async fn stop(self) {
+        // Proposals first, so nothing new starts; the checkpoints actor
+        // drops its long polls, which lets the server stop at once.
+        let _ = self.proposer.send(Shutdown).await;
+        let _ = self.submitter.send(Shutdown).await;
+        let _ = self.checkpoints.send(Shutdown).await;
+        let _ = self.table.send(Shutdown).await;
+        self.server.stop(true).await;
+        let _ = self.store.send(CloseStore).await;
+    }
+}
+
+fn l1_provider(url: &str) -> Result<DynProvider, AggregatorError> {
+    let parsed: Url = url.parse().map_err(|e: <Url as std::str::FromStr>::Err| {
+        AggregatorError::BadUrl { url: url.to_owned(), reason: e.to_string() }
+    })?;
+    Ok(ProviderBuilder::new().disable_recommended_fillers().connect_http(parsed).erased())
+}
+
+/// Starts the store on its own thread.
+fn start_store(store: Store) -> Addr<StoreActor> {
+    // The factory runs once (one thread, never restarted): it takes the
+    // store opened (and checked) by `start`.
+    let slot = Mutex::new(Some(store));
+    SyncArbiter::start(1, move || {
+        StoreActor::new(slot.lock().ok().and_then(|mut store| store.take()))
+    })
 }
 
 /// Starts the aggregator's actors and API in the current actix system;
 /// returns once the API is bound and the actors are running.
 pub async fn start(setup: AggregatorSetup) -> Result<AggregatorHandle, AggregatorError> {
-    let _ = setup;
-    Err(AggregatorError::NotImplemented)
+    let AggregatorSetup { config, submitter: signer, deployment } = setup;
+    let provider = l1_provider(&config.l1.rpc_url)?;
+    let chain_id = provider.get_chain_id().await?;
+    if chain_id != deployment.chain_id {
+        return Err(AggregatorError::WrongChain {
+            expected: deployment.chain_id,
+            actual: chain_id,
+        });
+    }
+    let (registry, attestations) = (deployment.chorus.registry, deployment.chorus.attestations);
+    let quorum_bps = IChorusAttestations::new(attestations, &provider).quorumBps().call().await?;
+    let domain = Domain { l1_chain_id: chain_id, attestation_contract: attestations };
+    let metrics = Metrics::new();
+
+    let store = start_store(Store::open(&config.store.path)?);
+    let collectors = SyncArbiter::start(1, Collectors::default);
+    let table = OperatorTable::new(
+        provider.clone(),
+        registry,
+        attestations,
+        collectors.clone(),
+        metrics.clone(),
+    )
+    .start();
+    match table.send(Refresh).await? {
+        Ok(version) => tracing::info!(version, "operator table loaded"),
+        Err(TableSyncError::NoTable) => {
+            tracing::warn!("no operator table yet: proposals wait until the registry publishes one")
+        }
+        Err(e) => tracing::warn!("operator table not loaded yet ({e}); retrying in the background"),
+    }
+    let loaded = store.send(LoadRecent { recent: RECENT }).await??;
+    let versions: HashSet<u32> = loaded.checkpoints.iter().map(|c| c.table_version).collect();
+    let mut signers = HashMap::new();
+    for version in versions {
+        match table.send(SignersOf(version)).await? {
+            Ok(set) => {
+                signers.insert(version, set);
+            }
+            Err(e) => tracing::warn!(
+                version,
+                "stored checkpoints of this table version cannot be resumed: {e}"
+            ),
+        }
+    }
+
+    let submitter_address = signer.address();
+    let mut submitter = None;
+    let checkpoints = Checkpoints::create(|ctx| {
+        let started = Submitter::new(SubmitterSetup {
+            provider: provider.clone(),
+            signer,
+            chain_id,
+            attestations,
+            store: store.clone(),
+            outcomes: ctx.address().recipient(),
+            metrics: metrics.clone(),
+            config: config.submitter.clone(),
+        })
+        .start();
+        submitter = Some(started.clone());
+        Checkpoints::new(CheckpointsSetup {
+            domain,
+            quorum_bps,
+            store: store.clone(),
+            collectors: collectors.clone(),
+            submitter: started.recipient(),
+            metrics: metrics.clone(),
+            loaded,
+            signers,
+        })
+    });
+    let Some(submitter) = submitter else {
+        return Err(AggregatorError::Mailbox(MailboxError::Closed));
+    };
+    let proposer = Proposer::new(
+        config.rollups.clone(),
+        checkpoints.clone(),
+        table.clone(),
+        metrics.clone(),
+        Duration::from_millis(config.proposer.interval_ms.max(50)),
+        Duration::from_secs(config.proposer.proposal_timeout_secs),
+    )
+    .start();
+    checkpoints.send(ConnectProposer(proposer.clone().recipient())).await?;
+
+    let state = Arc::new(ApiState {
+        checkpoints: checkpoints.clone(),
+        table: table.clone(),
+        proposer: proposer.clone(),
+        metrics,
+        domain,
+        submitter: submitter_address,
+    });
+    let listen = config.api.listen;
+    let server = HttpServer::new(move || App::new().configure(api::configure(state.clone())))
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(5)
+        .bind(listen)
+        .map_err(|source| AggregatorError::Bind { addr: listen, source })?;
+    let api_addr = server.addrs().first().copied().unwrap_or(listen);
+    let server = server.run();
+    let handle = server.handle();
+    actix_rt::spawn(server);
+    tracing::info!(%api_addr, chain_id, %attestations, submitter = %submitter_address, "aggregator running");
+    Ok(AggregatorHandle {
+        api_addr,
+        server: handle,
+        proposer,
+        table,
+        checkpoints,
+        submitter,
+        store,
+    })
 }

@@ -1,7 +1,10 @@
 //! What the on-chain commands share: the RPC endpoint, the Ethereum key that
 //! signs, and the async runtime they run on.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use alloy::{
     network::EthereumWallet,
@@ -53,24 +56,88 @@ impl SignerArgs {
                 format!("cannot open Ethereum keystore {}", self.ecdsa_keystore.display())
             })?;
         let account = signer.address();
-        let url: Url = self.rpc_url.parse().wrap_err_with(|| {
-            format!("--{RPC_URL_FLAG} is not a URL (it is not shown: it may hold an API key)")
-        })?;
-        // Hosted RPC URLs often carry an API key in the path or query: name
-        // only the scheme, host and port in messages.
-        let shown = format!(
-            "{}://{}{}",
-            url.scheme(),
-            url.host_str().unwrap_or("?"),
-            url.port().map(|port| format!(":{port}")).unwrap_or_default()
-        );
-        let provider =
-            ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url).erased();
-        let chain_id = provider.get_chain_id().await.wrap_err_with(|| {
-            format!("cannot reach the RPC at {shown}: is the node running and the URL right?")
-        })?;
+        let url = parse_rpc_url(&self.rpc_url, &format!("--{RPC_URL_FLAG}"))?;
+        let provider = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer))
+            .connect_http(url.clone())
+            .erased();
+        let chain_id = fetch_chain_id(&provider, &url).await?;
         Ok(Chain { provider, account, chain_id })
     }
+}
+
+/// How long a command waits for the RPC's first answer before saying it
+/// cannot reach it (a firewalled host never refuses the connection).
+pub const RPC_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Parses an RPC URL; `origin` names where it came from (a flag or a
+/// configuration key). The URL itself is never echoed: it may hold an API key.
+pub fn parse_rpc_url(text: &str, origin: &str) -> eyre::Result<Url> {
+    text.parse().wrap_err_with(|| {
+        format!("{origin} is not a URL (it is not shown: it may hold an API key)")
+    })
+}
+
+/// The scheme, host and port of `url`, for messages: hosted RPC URLs often
+/// carry an API key in the path or query.
+pub fn shown_url(url: &Url) -> String {
+    format!(
+        "{}://{}{}",
+        url.scheme(),
+        url.host_str().unwrap_or("?"),
+        url.port().map(|port| format!(":{port}")).unwrap_or_default()
+    )
+}
+
+/// Asks the RPC for its chain id, which also checks that it answers.
+async fn fetch_chain_id(provider: &DynProvider, url: &Url) -> eyre::Result<u64> {
+    let shown = shown_url(url);
+    let failure = match tokio::time::timeout(RPC_TIMEOUT, provider.get_chain_id()).await {
+        Ok(Ok(chain_id)) => return Ok(chain_id),
+        Ok(Err(error)) => redact_url(&format!("{error:#}"), url),
+        Err(_) => format!("no answer within {}s", RPC_TIMEOUT.as_secs()),
+    };
+    bail!("cannot reach the RPC at {shown}: is the node running and the URL right? ({failure})")
+}
+
+/// `text` with every part of `url` that may hold an API key (path, query,
+/// credentials) replaced: transport errors quote the whole URL.
+pub fn redact_url(text: &str, url: &Url) -> String {
+    let shown = shown_url(url);
+    let mut text = text.replace(url.as_str(), &shown);
+    text = text.replace(url.as_str().trim_end_matches('/'), &shown);
+    let secrets = [
+        Some(url.path()).filter(|path| path.len() > 1),
+        url.query(),
+        Some(url.username()).filter(|user| !user.is_empty()),
+        url.password(),
+    ];
+    for secret in secrets.into_iter().flatten() {
+        text = text.replace(secret, "<redacted>");
+    }
+    text
+}
+
+/// A read-only connection: no key, for views and checks.
+pub struct ReadOnlyChain {
+    /// Reads the chain.
+    pub provider: DynProvider,
+    /// The chain's EIP-155 id, as the RPC reports it.
+    pub chain_id: u64,
+    /// The endpoint as messages may show it (scheme, host, port).
+    pub shown: String,
+    /// The endpoint, for [`redact_url`]: never print it whole.
+    pub url: Url,
+}
+
+/// Connects to `rpc_url` without a key and checks it answers; `origin`
+/// names where the URL came from, for messages.
+pub async fn connect_read_only(rpc_url: &str, origin: &str) -> eyre::Result<ReadOnlyChain> {
+    let url = parse_rpc_url(rpc_url, origin)?;
+    let shown = shown_url(&url);
+    let provider = ProviderBuilder::new().connect_http(url.clone()).erased();
+    let chain_id = fetch_chain_id(&provider, &url).await?;
+    Ok(ReadOnlyChain { provider, chain_id, shown, url })
 }
 
 /// Reads a deployment JSON as `chorus deploy` writes it.
@@ -107,4 +174,24 @@ pub fn block_on<F: std::future::Future<Output = eyre::Result<()>>>(future: F) ->
         .build()
         .wrap_err("cannot start the async runtime")?
         .block_on(future)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn redaction_keeps_the_host_and_hides_keys() {
+        let url: Url = "https://user:pw@rpc.example.org:8443/v3/KEY123?token=T0K".parse().unwrap();
+        let error = format!("error sending request for url ({url}): timed out; path /v3/KEY123");
+        let redacted = redact_url(&error, &url);
+        assert!(redacted.contains("https://rpc.example.org:8443"), "{redacted}");
+        for secret in ["KEY123", "T0K", "user", "pw@"] {
+            assert!(!redacted.contains(secret), "{secret} in {redacted}");
+        }
+        let plain: Url = "http://127.0.0.1:8545".parse().unwrap();
+        assert_eq!(redact_url("at http://127.0.0.1:8545/", &plain), "at http://127.0.0.1:8545");
+    }
 }

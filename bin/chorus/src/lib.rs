@@ -8,13 +8,18 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod aggregator;
+pub mod attestation;
 pub mod chain;
+pub mod config_file;
 pub mod deploy;
+pub mod devnet;
 pub mod keys;
 pub mod logging;
 pub mod operator;
 pub mod password;
 pub mod protection;
+pub mod run;
 
 /// Restaked validation for rollups: operator keys, nodes and tooling.
 #[derive(Debug, Parser)]
@@ -36,9 +41,21 @@ pub enum Command {
     Keys(keys::KeysCommand),
     /// Deploy EigenLayer core (unless given) and Chorus, and set up the AVS.
     Deploy(deploy::DeployArgs),
-    /// Operator tasks: registration with Chorus through EigenLayer.
+    /// Operator tasks: registration with Chorus through EigenLayer, and the
+    /// operator node.
     #[command(subcommand)]
     Operator(operator::OperatorCommand),
+    /// Run an aggregator.
+    #[command(subcommand)]
+    Aggregator(aggregator::AggregatorCommand),
+    /// Read attestations from L1: a rollup's latest attested commitment, and
+    /// whether a commitment is attested.
+    #[command(subcommand)]
+    Attestation(attestation::AttestationCommand),
+    /// A whole Chorus network on this machine: anvil L1 and L2s, EigenLayer
+    /// and Chorus deployed, operators registered, aggregator and operators
+    /// running, live progress. Ctrl-C stops everything.
+    Devnet(devnet::DevnetArgs),
     /// Slashing protection: create, inspect, export and import a BLS key's store.
     #[command(subcommand)]
     Protection(protection::ProtectionCommand),
@@ -51,7 +68,35 @@ impl Cli {
             Command::Keys(command) => command.run(),
             Command::Deploy(args) => args.run(),
             Command::Operator(command) => command.run(),
+            Command::Aggregator(command) => command.run(),
+            Command::Attestation(command) => command.run(),
+            Command::Devnet(args) => args.run(),
             Command::Protection(command) => command.run(),
+        }
+    }
+}
+
+/// The whole program: parses the command line, runs the command, and
+/// reports a failure as one line that names the cause chain. `main` is this
+/// call, so that test packages can build the same binary.
+pub fn main_entry() -> std::process::ExitCode {
+    use std::process::ExitCode;
+
+    let cli = Cli::parse();
+    let outcome = crate::logging::init(cli.log_format).and_then(|()| cli.run());
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(report) => {
+            // `{:#}` joins the cause chain: "what failed: why". Backtraces
+            // are for developers and stay out of an operator's terminal.
+            eprintln!("error: {report:#}");
+            // `attestation verify` tells "checked: not attested" apart from
+            // "could not check" for scripts.
+            if report.downcast_ref::<crate::attestation::NotAttested>().is_some() {
+                ExitCode::from(crate::attestation::NOT_ATTESTED_EXIT)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

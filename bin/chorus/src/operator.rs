@@ -1,4 +1,7 @@
-//! `chorus operator`: what an operator does with its keys.
+//! `chorus operator`: what an operator does with its keys: register with
+//! Chorus, then run the node.
+
+mod run;
 
 use std::{path::PathBuf, time::Duration};
 
@@ -11,6 +14,7 @@ use eyre::WrapErr;
 use crate::{
     chain::{DEPLOYMENT_FLAG, SignerArgs, block_on, read_deployment},
     keys::open_bls_keystore,
+    run::RunArgs,
 };
 
 /// How long to wait for the allocation delay on a live chain before saying
@@ -26,6 +30,10 @@ pub enum OperatorCommand {
     /// operator, allocate, join the Chorus operator set with the BLS key.
     /// Safe to re-run: steps already done are skipped.
     Register(RegisterArgs),
+    /// Run the operator node: watch the configured rollups through your own
+    /// nodes, answer the aggregators' proposals, sign behind slashing
+    /// protection. Runs until Ctrl-C or SIGTERM.
+    Run(RunArgs),
 }
 
 impl OperatorCommand {
@@ -33,6 +41,7 @@ impl OperatorCommand {
     pub fn run(self) -> eyre::Result<()> {
         match self {
             Self::Register(args) => block_on(args.run()),
+            Self::Run(args) => run::run(&args),
         }
     }
 }

@@ -254,8 +254,18 @@ pub fn decrypt_bls_keystore(
     path: &Path,
     password: &PasswordArgs,
 ) -> eyre::Result<SecretKey> {
+    decrypt_bls_keystore_with(keystore, path, &password.existing(&path.display().to_string())?)
+}
+
+/// Decrypts a parsed BLS keystore with a password already read, and says
+/// so when it stores a key other than the Chorus one.
+pub fn decrypt_bls_keystore_with(
+    keystore: &Keystore,
+    path: &Path,
+    password: &chorus_keys::password::Password,
+) -> eyre::Result<SecretKey> {
     let decrypted = keystore
-        .decrypt(&password.existing(&path.display().to_string())?)
+        .decrypt(password)
         .wrap_err_with(|| format!("cannot open BLS keystore {}", path.display()))?;
     notice_pubkey_kind(decrypted.pubkey_kind, path);
     Ok(decrypted.secret)

@@ -3,7 +3,10 @@
 
 #![allow(dead_code, clippy::expect_used)]
 
-use std::process::{Command, Output};
+use std::{
+    path::Path,
+    process::{Command, Output},
+};
 
 use serde_json::Value;
 
@@ -14,6 +17,30 @@ pub(crate) fn chorus(args: &[&str]) -> Output {
         .env("RUST_LOG", "info")
         .output()
         .expect("the chorus binary runs")
+}
+
+/// Runs the `chorus` binary with extra environment variables, from `cwd`.
+/// Variables of the test's own environment that start with `CHORUS_` are
+/// removed, so that a developer's shell cannot change the outcome.
+pub(crate) fn chorus_in(cwd: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chorus"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("CHORUS_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .current_dir(cwd)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
+        .output()
+        .expect("the chorus binary runs")
+}
+
+/// Everything the command wrote, stdout then stderr.
+pub(crate) fn all_output(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), stderr(output))
 }
 
 /// `--name`, for the flag constants the CLI defines.

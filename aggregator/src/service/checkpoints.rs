@@ -1,0 +1,1273 @@
+//! `Checkpoints`: the life of every checkpoint, from proposal to L1.
+//!
+//! It owns the checkpoints (open, submitting, and the recent rest), their
+//! received signatures and rejections, the recent divergences and the
+//! operators waiting on a long poll. At most one checkpoint is `Open` (being
+//! collected) at a time; any number may be `Submitting`, since submission is
+//! pipelined.
+//!
+//! Signatures are checked by the checkpoint's `QuorumCollector` on the
+//! `Collectors` thread, written to the store before they are acknowledged,
+//! and when a quorum is verified the aggregate goes to the `Submitter` and the
+//! checkpoint is `Submitting`. Handlers that change state are atomic (one at a
+//! time, awaiting the store and the collectors inside), so what a handler
+//! read at its start still holds when it applies its result.
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet, VecDeque},
+    sync::Arc,
+};
+
+use actix::prelude::*;
+use alloy::primitives::{Address, B256, Bytes, U256};
+use chorus_contracts::{
+    Commitment,
+    checkpoint::{CheckpointTree, checkpoint_message},
+};
+use chorus_wire::{
+    CheckpointState, CheckpointStatus, Divergence, Domain, OperatorRejection, Proposal,
+    PublicSignature, Receipt, ReceiptStatus, RejectReason, Rejection, SignedCheckpoint,
+};
+use tokio::sync::oneshot;
+
+use super::{
+    api::ApiFailure,
+    collect::{
+        AddSignature, CloseCollector, CollectError, Collectors, OpenCollector,
+        VerifyOperatorSignature,
+    },
+    metrics::Metrics,
+    store::{
+        ForgetSignatures, Loaded, RecordProposal, RecordRejection, RecordSignature, RecordState,
+        StoreActor, StoredCheckpoint, now_ms,
+    },
+};
+use crate::quorum::{Aggregate, Rejected, SignatureStatus, SignerSet, needed_weight};
+
+/// How many closed checkpoints and divergences are kept in memory for the
+/// API (older ones stay in the store).
+pub const RECENT: usize = 256;
+
+/// A checkpoint with quorum, for the submitter.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct SubmitAggregate {
+    /// The checkpoint.
+    pub checkpoint_id: u64,
+    /// Its commitments, sorted.
+    pub commitments: Vec<Commitment>,
+    /// Their root.
+    pub root: B256,
+    /// The verified aggregate.
+    pub aggregate: Aggregate,
+}
+
+/// The open checkpoint cannot reach quorum any more: operators with more
+/// than `total - needed` weight refused these commitments.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct QuorumUnreachable {
+    /// The checkpoint.
+    pub checkpoint_id: u64,
+    /// The commitments refused.
+    pub contested: Vec<Commitment>,
+}
+
+/// One checkpoint in memory.
+#[derive(Debug)]
+struct Entry {
+    proposal: Proposal,
+    state: CheckpointState,
+    signers: Option<Arc<SignerSet>>,
+    created_ms: u64,
+    signatures: BTreeMap<Address, Bytes>,
+    statuses: HashMap<Address, SignatureStatus>,
+    collected_weight: U256,
+    rejections: Vec<OperatorRejection>,
+    l1_transaction: Option<B256>,
+    l1_block: Option<u64>,
+    unreachable: bool,
+}
+
+/// The life of every checkpoint (see the [module docs](self)).
+pub struct Checkpoints {
+    domain: Domain,
+    quorum_bps: u16,
+    store: Addr<StoreActor>,
+    collectors: Addr<Collectors>,
+    submitter: Recipient<SubmitAggregate>,
+    proposer: Option<Recipient<QuorumUnreachable>>,
+    metrics: Metrics,
+    entries: BTreeMap<u64, Entry>,
+    divergences: VecDeque<Divergence>,
+    next_id: u64,
+    waiters: Vec<(Option<u64>, oneshot::Sender<Proposal>)>,
+    attested_since_start: u64,
+}
+
+/// What the service needs to build [`Checkpoints`].
+pub struct CheckpointsSetup {
+    /// Where signatures are valid.
+    pub domain: Domain,
+    /// The contract's quorum.
+    pub quorum_bps: u16,
+    /// The store.
+    pub store: Addr<StoreActor>,
+    /// The collectors' thread.
+    pub collectors: Addr<Collectors>,
+    /// Where aggregates go.
+    pub submitter: Recipient<SubmitAggregate>,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// What the store held on start, with each loaded version's operators.
+    pub loaded: Loaded,
+    /// Operators of each table version the loaded checkpoints name.
+    pub signers: HashMap<u32, Arc<SignerSet>>,
+}
+
+impl Checkpoints {
+    /// Builds the actor from what the store held; open and submitting
+    /// checkpoints get their collectors back when it starts.
+    pub fn new(setup: CheckpointsSetup) -> Self {
+        let mut entries = BTreeMap::new();
+        for stored in setup.loaded.checkpoints {
+            let signers = setup.signers.get(&stored.table_version).cloned();
+            let mut entry = Entry::reloaded(stored, setup.domain, signers);
+            entry.unreachable = entry.quorum_unreachable(setup.quorum_bps);
+            entries.insert(entry.proposal.checkpoint_id, entry);
+        }
+        Self {
+            domain: setup.domain,
+            quorum_bps: setup.quorum_bps,
+            store: setup.store,
+            collectors: setup.collectors,
+            submitter: setup.submitter,
+            proposer: None,
+            metrics: setup.metrics,
+            entries,
+            divergences: setup.loaded.divergences.into(),
+            next_id: setup.loaded.next_id,
+            waiters: Vec::new(),
+            attested_since_start: 0,
+        }
+    }
+
+    fn open_entry(&self) -> Option<&Entry> {
+        self.entries.values().rev().find(|e| e.state == CheckpointState::Open)
+    }
+
+    fn status(&self, entry: &Entry) -> CheckpointStatus {
+        entry.status(self.quorum_bps)
+    }
+
+    /// Forgets closed checkpoints beyond [`RECENT`].
+    fn prune(&mut self) {
+        while self.entries.len() > RECENT {
+            let oldest_closed = self
+                .entries
+                .iter()
+                .find(|(_, e)| {
+                    matches!(e.state, CheckpointState::Attested | CheckpointState::Superseded)
+                })
+                .map(|(id, _)| *id);
+            match oldest_closed {
+                Some(id) => {
+                    self.entries.remove(&id);
+                }
+                None => break,
+            }
+        }
+        while self.divergences.len() > RECENT {
+            self.divergences.pop_front();
+        }
+    }
+
+    fn wake_waiters(&mut self, proposal: &Proposal) {
+        let waiters = std::mem::take(&mut self.waiters);
+        for (after, waiter) in waiters {
+            if after.is_none_or(|after| proposal.checkpoint_id > after) {
+                let _ = waiter.send(proposal.clone());
+            } else if !waiter.is_closed() {
+                self.waiters.push((after, waiter));
+            }
+        }
+    }
+}
+
+impl Entry {
+    fn reloaded(stored: StoredCheckpoint, domain: Domain, signers: Option<Arc<SignerSet>>) -> Self {
+        // Stored signatures were accepted; until a collector re-checks them
+        // (open and submitting checkpoints, on start) they count as such.
+        let statuses: HashMap<Address, SignatureStatus> = stored
+            .signatures
+            .iter()
+            .map(|(operator, _)| (*operator, SignatureStatus::Verified))
+            .collect();
+        let collected_weight = signers.as_ref().map_or(U256::ZERO, |set| {
+            statuses
+                .keys()
+                .filter_map(|operator| set.weight(operator))
+                .fold(U256::ZERO, |sum, weight| sum.saturating_add(weight))
+        });
+        Self {
+            proposal: Proposal {
+                checkpoint_id: stored.id,
+                domain,
+                table_version: stored.table_version,
+                commitments: stored.commitments,
+                commitments_root: stored.root,
+            },
+            state: stored.state,
+            signers,
+            created_ms: stored.created_ms,
+            signatures: stored.signatures.into_iter().collect(),
+            statuses,
+            collected_weight,
+            rejections: stored.rejections,
+            l1_transaction: stored.l1_transaction,
+            l1_block: stored.l1_block,
+            unreachable: false,
+        }
+    }
+
+    /// Operators whose signature counts (pending or verified), table order.
+    fn counted_signers(&self) -> Vec<Address> {
+        let Some(signers) = &self.signers else {
+            return self.signatures.keys().copied().collect();
+        };
+        signers
+            .table()
+            .entries()
+            .iter()
+            .map(|e| e.operator)
+            .filter(|operator| {
+                self.statuses.get(operator).is_some_and(|s| *s != SignatureStatus::Invalid)
+            })
+            .collect()
+    }
+
+    fn rejected_weight(&self) -> U256 {
+        let Some(signers) = &self.signers else { return U256::ZERO };
+        self.rejections
+            .iter()
+            .filter_map(|r| signers.weight(&r.operator))
+            .fold(U256::ZERO, |sum, w| sum.saturating_add(w))
+    }
+
+    /// Whether the refusing operators hold more weight than the quorum can
+    /// spare.
+    fn quorum_unreachable(&self, quorum_bps: u16) -> bool {
+        let Some(signers) = &self.signers else { return false };
+        let total = signers.total_weight();
+        self.rejected_weight() > total.saturating_sub(needed_weight(total, quorum_bps))
+    }
+
+    /// Every commitment refused in this checkpoint, once.
+    fn refused_commitments(&self) -> Vec<Commitment> {
+        let mut refused: Vec<Commitment> = Vec::new();
+        for r in self.rejections.iter().flat_map(|r| &r.rejected) {
+            if !refused.contains(&r.commitment) {
+                refused.push(r.commitment.clone());
+            }
+        }
+        refused
+    }
+
+    fn status(&self, quorum_bps: u16) -> CheckpointStatus {
+        let total = self.signers.as_ref().map_or(U256::ZERO, |s| s.total_weight());
+        let needed = needed_weight(total, quorum_bps);
+        let signers = self.counted_signers();
+        let counted: HashSet<Address> = signers.iter().copied().collect();
+        let missing: Vec<Address> = self.signers.as_ref().map_or_else(Vec::new, |set| {
+            set.table()
+                .entries()
+                .iter()
+                .map(|e| e.operator)
+                .filter(|operator| !counted.contains(operator))
+                .collect()
+        });
+        let waiting_for = match self.state {
+            CheckpointState::Open => Some(self.quorum_text(total, needed, &signers, &missing)),
+            CheckpointState::Submitting => Some(match self.l1_transaction {
+                Some(tx) => format!("L1 inclusion of transaction {tx}"),
+                None => "L1 submission: the quorum is verified, the transaction is being sent"
+                    .to_owned(),
+            }),
+            CheckpointState::Attested | CheckpointState::Superseded => None,
+        };
+        CheckpointStatus {
+            proposal: self.proposal.clone(),
+            state: self.state,
+            signed_weight: self.collected_weight,
+            needed_weight: needed,
+            total_weight: total,
+            signers,
+            missing,
+            rejections: self.rejections.clone(),
+            waiting_for,
+            l1_transaction: self.l1_transaction,
+            l1_block: self.l1_block,
+        }
+    }
+
+    fn quorum_text(
+        &self,
+        total: U256,
+        needed: U256,
+        signers: &[Address],
+        missing: &[Address],
+    ) -> String {
+        let mut text = format!(
+            "quorum: {} of {} operators signed, {} of the weight where {} is needed",
+            signers.len(),
+            signers.len() + missing.len(),
+            percent(self.collected_weight, total),
+            percent(needed, total),
+        );
+        if !missing.is_empty() {
+            text.push_str("; missing ");
+            text.push_str(&list_addresses(missing));
+        }
+        if !self.rejections.is_empty() {
+            let refusing: Vec<Address> = self.rejections.iter().map(|r| r.operator).collect();
+            text.push_str(&format!(
+                "; refused by {} ({} of the weight)",
+                list_addresses(&refusing),
+                percent(self.rejected_weight(), total)
+            ));
+            if self.unreachable {
+                text.push_str(
+                    "; quorum unreachable, a proposal without the refused commitments follows",
+                );
+            }
+        }
+        text
+    }
+}
+
+/// `part / whole` as a percentage with two decimals.
+fn percent(part: U256, whole: U256) -> String {
+    if whole.is_zero() {
+        return "0.00%".to_owned();
+    }
+    let bps = part.saturating_mul(U256::from(10_000)) / whole;
+    let bps: u64 = bps.try_into().unwrap_or(u64::MAX);
+    format!("{}.{:02}%", bps / 100, bps % 100)
+}
+
+/// Up to five addresses, then how many more.
+fn list_addresses(addresses: &[Address]) -> String {
+    let mut shown: Vec<String> = addresses.iter().take(5).map(|a| a.to_string()).collect();
+    if addresses.len() > 5 {
+        shown.push(format!("and {} more", addresses.len() - 5));
+    }
+    shown.join(", ")
+}
+
+/// A checkpoint to resume: id, operators, message, stored signatures.
+type Resumed = (u64, Arc<SignerSet>, B256, Vec<(Address, Bytes)>);
+
+impl Actor for Checkpoints {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // Reopen the collectors of checkpoints still collecting or waiting
+        // for their first L1 send, with their stored signatures, before any
+        // message is handled.
+        let resumed: Vec<Resumed> = self
+            .entries
+            .values()
+            .filter(|e| matches!(e.state, CheckpointState::Open | CheckpointState::Submitting))
+            .filter_map(|e| {
+                let signers = e.signers.clone()?;
+                let message = checkpoint_message(
+                    self.domain.l1_chain_id,
+                    self.domain.attestation_contract,
+                    e.proposal.table_version,
+                    e.proposal.commitments_root,
+                );
+                let signatures = e.signatures.iter().map(|(a, s)| (*a, s.clone())).collect();
+                Some((e.proposal.checkpoint_id, signers, message, signatures))
+            })
+            .collect();
+        let collectors = self.collectors.clone();
+        let quorum_bps = self.quorum_bps;
+        let work = async move {
+            let mut results = Vec::new();
+            for (id, signers, message, signatures) in resumed {
+                let opened =
+                    collectors.send(OpenCollector { id, signers, message, quorum_bps }).await;
+                if !matches!(opened, Ok(Ok(()))) {
+                    tracing::error!(checkpoint = id, "cannot reopen the checkpoint's collector");
+                    continue;
+                }
+                for (operator, signature) in signatures {
+                    if let Ok(Ok(collected)) =
+                        collectors.send(AddSignature { id, operator, signature }).await
+                    {
+                        results.push((id, collected));
+                    }
+                }
+            }
+            results
+        };
+        ctx.wait(work.into_actor(self).map(|results, act, _| {
+            for (id, collected) in results {
+                let Some(entry) = act.entries.get_mut(&id) else { continue };
+                entry.statuses = collected.statuses.into_iter().collect();
+                entry.collected_weight = collected.collected_weight;
+                if let Some(aggregate) = collected.aggregate
+                    && entry.state == CheckpointState::Submitting
+                {
+                    // The submitter checks the store for a pinned
+                    // submission first, so this never sends twice.
+                    act.submitter.do_send(SubmitAggregate {
+                        checkpoint_id: id,
+                        commitments: entry.proposal.commitments.clone(),
+                        root: entry.proposal.commitments_root,
+                        aggregate,
+                    });
+                }
+            }
+            let open = act.entries.values().filter(|e| e.state == CheckpointState::Open).count();
+            let submitting =
+                act.entries.values().filter(|e| e.state == CheckpointState::Submitting).count();
+            tracing::info!(
+                open,
+                submitting,
+                next_id = act.next_id,
+                "checkpoints resumed from the store"
+            );
+        }));
+    }
+}
+
+/// Connect the proposer (it is started after this actor).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ConnectProposer(pub Recipient<QuorumUnreachable>);
+
+impl Handler<ConnectProposer> for Checkpoints {
+    type Result = ();
+    fn handle(&mut self, msg: ConnectProposer, _: &mut Context<Self>) {
+        self.proposer = Some(msg.0);
+    }
+}
+
+/// What the proposer needs to decide.
+#[derive(Debug, Clone, Default)]
+pub struct ProposerView {
+    /// The open checkpoint: id, age in milliseconds, commitments.
+    pub open: Option<(u64, u64, Vec<Commitment>)>,
+    /// Per rollup, the highest block a checkpoint not superseded covers.
+    pub covered: HashMap<u64, u64>,
+    /// Per rollup, the highest block attested on L1 (as far as known here).
+    pub attested: HashMap<u64, u64>,
+    /// Commitments refused by enough weight to make a quorum unreachable
+    /// (kept in the store, so a restart does not propose them again).
+    pub refused: Vec<Commitment>,
+}
+
+/// Ask for the [`ProposerView`].
+#[derive(Debug, Message)]
+#[rtype(result = "ProposerView")]
+pub struct GetProposerView;
+
+impl Handler<GetProposerView> for Checkpoints {
+    type Result = MessageResult<GetProposerView>;
+    fn handle(&mut self, _: GetProposerView, _: &mut Context<Self>) -> Self::Result {
+        let now = now_ms();
+        let mut view = ProposerView {
+            open: self.open_entry().map(|e| {
+                (
+                    e.proposal.checkpoint_id,
+                    now.saturating_sub(e.created_ms),
+                    e.proposal.commitments.clone(),
+                )
+            }),
+            ..ProposerView::default()
+        };
+        for entry in self.entries.values() {
+            if entry.quorum_unreachable(self.quorum_bps) {
+                for refused in entry.refused_commitments() {
+                    if !view.refused.contains(&refused) {
+                        view.refused.push(refused);
+                    }
+                }
+            }
+        }
+        for entry in self.entries.values().filter(|e| e.state != CheckpointState::Superseded) {
+            for c in &entry.proposal.commitments {
+                let covered = view.covered.entry(c.rollupId).or_default();
+                *covered = (*covered).max(c.l2BlockNumber);
+                if entry.state == CheckpointState::Attested {
+                    let attested = view.attested.entry(c.rollupId).or_default();
+                    *attested = (*attested).max(c.l2BlockNumber);
+                }
+            }
+        }
+        MessageResult(view)
+    }
+}
+
+/// Why a proposal could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ProposeError {
+    /// The commitments do not form a checkpoint.
+    #[error(transparent)]
+    Checkpoint(#[from] chorus_contracts::checkpoint::CheckpointError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] super::store::StoreError),
+    /// The collector could not be opened.
+    #[error(transparent)]
+    Quorum(#[from] crate::quorum::QuorumError),
+    /// Another actor is gone.
+    #[error("the aggregator is stopping")]
+    Stopping,
+}
+
+/// Open a new checkpoint over `commitments` (sorted by rollup), under
+/// `signers`' table version, superseding the open one.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Proposal, ProposeError>")]
+pub struct Propose {
+    /// One commitment per rollup, sorted by rollup id.
+    pub commitments: Vec<Commitment>,
+    /// The table version's operators.
+    pub signers: Arc<SignerSet>,
+}
+
+impl Handler<Propose> for Checkpoints {
+    type Result = AtomicResponse<Self, Result<Proposal, ProposeError>>;
+
+    fn handle(&mut self, msg: Propose, _: &mut Context<Self>) -> Self::Result {
+        let id = self.next_id;
+        let domain = self.domain;
+        let superseded = self.open_entry().map(|e| e.proposal.checkpoint_id);
+        let (store, collectors, quorum_bps) =
+            (self.store.clone(), self.collectors.clone(), self.quorum_bps);
+        let signers = msg.signers.clone();
+        let work = async move {
+            let tree = CheckpointTree::new(msg.commitments)?;
+            let version = signers.table().version();
+            let proposal = Proposal {
+                checkpoint_id: id,
+                domain,
+                table_version: version,
+                commitments: tree.commitments().to_vec(),
+                commitments_root: tree.root(),
+            };
+            if let Some(old) = superseded {
+                store
+                    .send(RecordState {
+                        id: old,
+                        state: CheckpointState::Superseded,
+                        inclusion: None,
+                    })
+                    .await
+                    .map_err(|_| ProposeError::Stopping)??;
+                collectors.do_send(CloseCollector(old));
+            }
+            let created_ms = now_ms();
+            store
+                .send(RecordProposal(StoredCheckpoint {
+                    id,
+                    table_version: version,
+                    commitments: proposal.commitments.clone(),
+                    root: proposal.commitments_root,
+                    state: CheckpointState::Open,
+                    created_ms,
+                    l1_transaction: None,
+                    l1_block: None,
+                    signatures: Vec::new(),
+                    rejections: Vec::new(),
+                }))
+                .await
+                .map_err(|_| ProposeError::Stopping)??;
+            let message = checkpoint_message(
+                domain.l1_chain_id,
+                domain.attestation_contract,
+                version,
+                proposal.commitments_root,
+            );
+            collectors
+                .send(OpenCollector { id, signers, message, quorum_bps })
+                .await
+                .map_err(|_| ProposeError::Stopping)??;
+            Ok::<_, ProposeError>((proposal, created_ms))
+        };
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(move |result, act, _| {
+            if let Some(old) = superseded {
+                // Written as superseded before the new one was recorded.
+                if let Some(entry) = act.entries.get_mut(&old) {
+                    entry.state = CheckpointState::Superseded;
+                    act.metrics.superseded.inc();
+                    tracing::info!(checkpoint = old, "checkpoint superseded by a newer proposal");
+                }
+            }
+            let (proposal, created_ms) = result?;
+            act.next_id = id + 1;
+            act.entries.insert(
+                id,
+                Entry {
+                    proposal: proposal.clone(),
+                    state: CheckpointState::Open,
+                    signers: Some(msg.signers),
+                    created_ms,
+                    signatures: BTreeMap::new(),
+                    statuses: HashMap::new(),
+                    collected_weight: U256::ZERO,
+                    rejections: Vec::new(),
+                    l1_transaction: None,
+                    l1_block: None,
+                    unreachable: false,
+                },
+            );
+            act.metrics.proposed.inc();
+            let heights: Vec<String> = proposal
+                .commitments
+                .iter()
+                .map(|c| format!("{}@{}", c.rollupId, c.l2BlockNumber))
+                .collect();
+            tracing::info!(
+                checkpoint = id,
+                table_version = proposal.table_version,
+                root = %proposal.commitments_root,
+                commitments = %heights.join(" "),
+                "checkpoint proposed"
+            );
+            act.wake_waiters(&proposal);
+            act.prune();
+            Ok(proposal)
+        })))
+    }
+}
+
+/// The next open proposal after a checkpoint id, or a way to wait for it.
+#[derive(Debug)]
+pub enum Next {
+    /// Open now.
+    Ready(Proposal),
+    /// Resolves when one is proposed (dropped when the service stops).
+    Wait(oneshot::Receiver<Proposal>),
+}
+
+/// Ask for the open proposal newer than `after`.
+#[derive(Debug, Message)]
+#[rtype(result = "Next")]
+pub struct NextProposal {
+    /// The last checkpoint id the caller saw.
+    pub after: Option<u64>,
+}
+
+impl Handler<NextProposal> for Checkpoints {
+    type Result = MessageResult<NextProposal>;
+    fn handle(&mut self, msg: NextProposal, _: &mut Context<Self>) -> Self::Result {
+        // An id never issued here (the caller followed another aggregator,
+        // or this one's store was reset) would hide every proposal: ignore it.
+        let after = msg.after.filter(|after| *after < self.next_id);
+        if let Some(open) = self.open_entry()
+            && after.is_none_or(|after| open.proposal.checkpoint_id > after)
+        {
+            return MessageResult(Next::Ready(open.proposal.clone()));
+        }
+        let (sender, receiver) = oneshot::channel();
+        self.waiters.retain(|(_, w)| !w.is_closed());
+        self.waiters.push((after, sender));
+        MessageResult(Next::Wait(receiver))
+    }
+}
+
+/// An operator's signature, from the API.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Receipt, ApiFailure>")]
+pub struct ReceiveSignature(pub SignedCheckpoint);
+
+fn unknown_checkpoint(id: u64) -> ApiFailure {
+    ApiFailure::not_found(
+        "unknown_checkpoint",
+        format!(
+            "checkpoint {id} is unknown here: fetch the current proposal from /v1/proposals/next"
+        ),
+    )
+}
+
+impl Checkpoints {
+    /// Checks that an answer names this checkpoint's exact proposal.
+    fn check_answer(
+        &self,
+        checkpoint_id: u64,
+        table_version: u32,
+        root: B256,
+    ) -> Result<&Entry, ApiFailure> {
+        let entry =
+            self.entries.get(&checkpoint_id).ok_or_else(|| unknown_checkpoint(checkpoint_id))?;
+        if entry.proposal.table_version != table_version {
+            return Err(ApiFailure::conflict(
+                "wrong_table_version",
+                format!(
+                    "checkpoint {checkpoint_id} names table version {}, not {table_version}: sign the proposal as served",
+                    entry.proposal.table_version
+                ),
+            ));
+        }
+        if entry.proposal.commitments_root != root {
+            return Err(ApiFailure::conflict(
+                "wrong_root",
+                format!(
+                    "checkpoint {checkpoint_id} has root {}, not {root}: sign the proposal as served",
+                    entry.proposal.commitments_root
+                ),
+            ));
+        }
+        match entry.state {
+            CheckpointState::Superseded => Err(ApiFailure::conflict(
+                "checkpoint_superseded",
+                format!(
+                    "checkpoint {checkpoint_id} was superseded by a newer proposal: answer that one instead"
+                ),
+            )),
+            CheckpointState::Attested => Err(ApiFailure::conflict(
+                "checkpoint_attested",
+                format!(
+                    "checkpoint {checkpoint_id} is already attested on L1: no answer is needed"
+                ),
+            )),
+            CheckpointState::Open | CheckpointState::Submitting => Ok(entry),
+        }
+    }
+}
+
+/// The API's answer for a collector's refusal.
+fn refusal(refused: &Rejected) -> ApiFailure {
+    match refused {
+        Rejected::UnknownOperator(operator) => ApiFailure::forbidden(
+            "unknown_operator",
+            format!(
+                "operator {operator} is not in this checkpoint's operator table: register, and wait for the next table version"
+            ),
+        ),
+        Rejected::Conflicting(operator) => ApiFailure::conflict(
+            "conflicting_signature",
+            format!(
+                "operator {operator} already sent a different valid signature for this checkpoint; the first one is kept"
+            ),
+        ),
+        Rejected::Malformed { operator, reason } => ApiFailure::bad_request(
+            "malformed_signature",
+            format!(
+                "signature from {operator} is not a 48-byte compressed G1 point in the subgroup: {reason}"
+            ),
+        ),
+        Rejected::Duplicate(operator) => ApiFailure::conflict(
+            "duplicate",
+            format!("operator {operator} already sent this signature"),
+        ),
+    }
+}
+
+/// What a signature led to, computed off the actor.
+enum SignatureResult {
+    Duplicate,
+    Accepted { collected: Box<super::collect::Collected>, quorum: Option<Box<Aggregate>> },
+}
+
+impl Handler<ReceiveSignature> for Checkpoints {
+    type Result = AtomicResponse<Self, Result<Receipt, ApiFailure>>;
+
+    fn handle(&mut self, msg: ReceiveSignature, _: &mut Context<Self>) -> Self::Result {
+        let signed = msg.0;
+        let id = signed.checkpoint_id;
+        let state = match self.check_answer(id, signed.table_version, signed.commitments_root) {
+            Ok(entry) => entry.state,
+            Err(failure) => {
+                self.metrics.signature(failure.code);
+                return AtomicResponse::new(Box::pin(fut::ready(Err(failure))));
+            }
+        };
+        let (store, collectors) = (self.store.clone(), self.collectors.clone());
+        let operator = signed.operator;
+        let kept = signed.signature.clone();
+        let work = async move {
+            let added = collectors
+                .send(AddSignature { id, operator, signature: signed.signature.clone() })
+                .await
+                .map_err(|_| ApiFailure::unavailable("the aggregator is stopping"))?;
+            let collected = match added {
+                Ok(collected) => collected,
+                Err(CollectError::Refused(Rejected::Duplicate(_))) => {
+                    return Ok(SignatureResult::Duplicate);
+                }
+                Err(CollectError::Refused(refused)) => return Err(refusal(&refused)),
+                Err(CollectError::Closed(id)) => {
+                    return Err(ApiFailure::conflict(
+                        "checkpoint_closed",
+                        format!("checkpoint {id} no longer takes signatures"),
+                    ));
+                }
+            };
+            let invalid: Vec<Address> = collected
+                .statuses
+                .iter()
+                .filter(|(_, status)| *status == SignatureStatus::Invalid)
+                .map(|(operator, _)| *operator)
+                .collect();
+            if !invalid.is_empty() {
+                // Found invalid by this aggregate check: not part of the
+                // public record, nor re-checked after a restart.
+                store.do_send(ForgetSignatures { checkpoint_id: id, operators: invalid });
+            }
+            let status = collected.statuses.iter().find(|(a, _)| *a == operator).map(|(_, s)| *s);
+            if status == Some(SignatureStatus::Invalid) {
+                return Err(ApiFailure::bad_request(
+                    "invalid_signature",
+                    format!(
+                        "signature from {operator} does not verify over checkpoint {id}'s message under its registered key: check the key and the domain (L1 chain id, attestation contract)"
+                    ),
+                ));
+            }
+            store
+                .send(RecordSignature { checkpoint_id: id, operator, signature: signed.signature })
+                .await
+                .map_err(|_| ApiFailure::unavailable("the aggregator is stopping"))?
+                .map_err(|e| ApiFailure::internal(e.to_string()))?;
+            let quorum = match (&collected.aggregate, state) {
+                (Some(aggregate), CheckpointState::Open) => {
+                    store
+                        .send(RecordState {
+                            id,
+                            state: CheckpointState::Submitting,
+                            inclusion: None,
+                        })
+                        .await
+                        .map_err(|_| ApiFailure::unavailable("the aggregator is stopping"))?
+                        .map_err(|e| ApiFailure::internal(e.to_string()))?;
+                    Some(Box::new(aggregate.clone()))
+                }
+                _ => None,
+            };
+            Ok(SignatureResult::Accepted { collected: Box::new(collected), quorum })
+        };
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(move |result, act, _| {
+            let result = result.inspect_err(|failure| act.metrics.signature(failure.code))?;
+            let Some(entry) = act.entries.get_mut(&id) else {
+                return Err(unknown_checkpoint(id));
+            };
+            let status = match result {
+                SignatureResult::Duplicate => {
+                    act.metrics.signature("duplicate");
+                    ReceiptStatus::Duplicate
+                }
+                SignatureResult::Accepted { collected, quorum } => {
+                    act.metrics.signature("accepted");
+                    entry.signatures.insert(operator, kept);
+                    entry.statuses = collected.statuses.into_iter().collect();
+                    entry.collected_weight = collected.collected_weight;
+                    if let Some(aggregate) = quorum {
+                        entry.state = CheckpointState::Submitting;
+                        let seconds = now_ms().saturating_sub(entry.created_ms) as f64 / 1000.0;
+                        act.metrics.quorum_latency.observe(seconds);
+                        tracing::info!(
+                            checkpoint = id,
+                            signers = aggregate.signers.len(),
+                            signed_weight = %aggregate.signed_weight,
+                            seconds,
+                            "quorum reached"
+                        );
+                        act.submitter.do_send(SubmitAggregate {
+                            checkpoint_id: id,
+                            commitments: entry.proposal.commitments.clone(),
+                            root: entry.proposal.commitments_root,
+                            aggregate: *aggregate,
+                        });
+                    }
+                    ReceiptStatus::Accepted
+                }
+            };
+            Ok(act.receipt(id, status))
+        })))
+    }
+}
+
+impl Checkpoints {
+    fn receipt(&self, id: u64, status: ReceiptStatus) -> Receipt {
+        let checkpoint = self.entries.get(&id).map(|e| self.status(e));
+        match checkpoint {
+            Some(checkpoint) => Receipt { status, checkpoint },
+            // Only reachable if the entry vanished; answer what is known.
+            None => Receipt {
+                status,
+                checkpoint: CheckpointStatus {
+                    proposal: Proposal {
+                        checkpoint_id: id,
+                        domain: self.domain,
+                        table_version: 0,
+                        commitments: Vec::new(),
+                        commitments_root: B256::ZERO,
+                    },
+                    state: CheckpointState::Superseded,
+                    signed_weight: U256::ZERO,
+                    needed_weight: U256::ZERO,
+                    total_weight: U256::ZERO,
+                    signers: Vec::new(),
+                    missing: Vec::new(),
+                    rejections: Vec::new(),
+                    waiting_for: None,
+                    l1_transaction: None,
+                    l1_block: None,
+                },
+            },
+        }
+    }
+}
+
+/// An operator's refusal, from the API.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Receipt, ApiFailure>")]
+pub struct ReceiveRejection(pub Rejection);
+
+impl Handler<ReceiveRejection> for Checkpoints {
+    type Result = AtomicResponse<Self, Result<Receipt, ApiFailure>>;
+
+    fn handle(&mut self, msg: ReceiveRejection, _: &mut Context<Self>) -> Self::Result {
+        let rejection = msg.0;
+        let id = rejection.checkpoint_id;
+        let checked = self
+            .check_answer(id, rejection.table_version, rejection.commitments_root)
+            .and_then(|entry| self.check_rejection(entry, &rejection));
+        let signers = match checked {
+            Ok(signers) => signers,
+            Err(failure) => return AtomicResponse::new(Box::pin(fut::ready(Err(failure)))),
+        };
+        let (store, collectors) = (self.store.clone(), self.collectors.clone());
+        let message = Rejection::message(
+            &self.domain,
+            id,
+            rejection.table_version,
+            rejection.commitments_root,
+            &rejection.rejected,
+        );
+        let divergences: Vec<Divergence> = rejection
+            .rejected
+            .iter()
+            .filter_map(|r| match &r.reason {
+                RejectReason::Mismatch { ours } => Some(Divergence {
+                    checkpoint_id: id,
+                    operator: rejection.operator,
+                    proposed: r.commitment.clone(),
+                    theirs: ours.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        let work = async move {
+            let valid = collectors
+                .send(VerifyOperatorSignature {
+                    signers,
+                    operator: rejection.operator,
+                    message,
+                    signature: rejection.signature.clone(),
+                })
+                .await
+                .map_err(|_| ApiFailure::unavailable("the aggregator is stopping"))?;
+            if !valid {
+                return Err(ApiFailure::bad_request(
+                    "invalid_signature",
+                    format!(
+                        "the rejection's signature does not verify under {}'s registered key over Rejection::message",
+                        rejection.operator
+                    ),
+                ));
+            }
+            let new = store
+                .send(RecordRejection {
+                    rejection: rejection.clone(),
+                    divergences: divergences.clone(),
+                })
+                .await
+                .map_err(|_| ApiFailure::unavailable("the aggregator is stopping"))?
+                .map_err(|e| ApiFailure::internal(e.to_string()))?;
+            Ok((rejection, divergences, new))
+        };
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(move |result, act, _| {
+            let (rejection, divergences, new) = result?;
+            if !new {
+                return Ok(act.receipt(id, ReceiptStatus::Duplicate));
+            }
+            act.record_rejection(rejection, divergences);
+            Ok(act.receipt(id, ReceiptStatus::Accepted))
+        })))
+    }
+}
+
+impl Checkpoints {
+    /// Checks a rejection's shape against the proposal; answers the
+    /// operators of its table version.
+    fn check_rejection(
+        &self,
+        entry: &Entry,
+        rejection: &Rejection,
+    ) -> Result<Arc<SignerSet>, ApiFailure> {
+        let signers = entry.signers.clone().ok_or_else(|| {
+            ApiFailure::unavailable(
+                "this checkpoint's operator table is not loaded yet: retry shortly",
+            )
+        })?;
+        if signers.position(&rejection.operator).is_none() {
+            return Err(ApiFailure::forbidden(
+                "unknown_operator",
+                format!(
+                    "operator {} is not in table version {}: register, and wait for the next table version",
+                    rejection.operator, rejection.table_version
+                ),
+            ));
+        }
+        if rejection.rejected.is_empty() {
+            return Err(ApiFailure::bad_request(
+                "empty_rejection",
+                "a rejection must name at least one commitment; sign the proposal instead"
+                    .to_owned(),
+            ));
+        }
+        for refused in &rejection.rejected {
+            if !entry.proposal.commitments.contains(&refused.commitment) {
+                return Err(ApiFailure::bad_request(
+                    "unknown_commitment",
+                    format!(
+                        "rollup {} block {} as given is not a commitment of checkpoint {}",
+                        refused.commitment.rollupId,
+                        refused.commitment.l2BlockNumber,
+                        entry.proposal.checkpoint_id
+                    ),
+                ));
+            }
+        }
+        Ok(signers)
+    }
+
+    fn record_rejection(&mut self, rejection: Rejection, divergences: Vec<Divergence>) {
+        let id = rejection.checkpoint_id;
+        for refused in &rejection.rejected {
+            let kind = match refused.reason {
+                RejectReason::Mismatch { .. } => "mismatch",
+                RejectReason::NotYetSafe { .. } => "not_yet_safe",
+                RejectReason::UnknownRollup => "unknown_rollup",
+                RejectReason::Unavailable { .. } => "unavailable",
+            };
+            self.metrics.rejections.get_or_create(&vec![("reason", kind.to_owned())]).inc();
+        }
+        for divergence in divergences {
+            tracing::warn!(
+                checkpoint = id,
+                operator = %divergence.operator,
+                rollup = divergence.proposed.rollupId,
+                block = divergence.proposed.l2BlockNumber,
+                proposed_state_root = %divergence.proposed.stateRoot,
+                their_state_root = %divergence.theirs.stateRoot,
+                proposed_block_hash = %divergence.proposed.l2BlockHash,
+                their_block_hash = %divergence.theirs.l2BlockHash,
+                "divergence: an operator's node disagrees with a proposed commitment"
+            );
+            self.metrics
+                .divergences
+                .get_or_create(&vec![("rollup", divergence.proposed.rollupId.to_string())])
+                .inc();
+            self.divergences.push_back(divergence);
+        }
+        let quorum_bps = self.quorum_bps;
+        let Some(entry) = self.entries.get_mut(&id) else { return };
+        entry
+            .rejections
+            .push(OperatorRejection { operator: rejection.operator, rejected: rejection.rejected });
+        if entry.quorum_unreachable(quorum_bps)
+            && !entry.unreachable
+            && entry.state == CheckpointState::Open
+        {
+            entry.unreachable = true;
+            let contested = entry.refused_commitments();
+            tracing::warn!(
+                checkpoint = id,
+                contested = contested.len(),
+                "quorum unreachable: re-proposing without the refused commitments"
+            );
+            if let Some(proposer) = &self.proposer {
+                proposer.do_send(QuorumUnreachable { checkpoint_id: id, contested });
+            }
+        }
+        self.prune();
+    }
+}
+
+/// The submitter's news of a checkpoint.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub enum SubmissionOutcome {
+    /// Its first broadcast is recorded.
+    Sent {
+        /// The checkpoint.
+        checkpoint_id: u64,
+        /// The transaction.
+        tx: B256,
+    },
+    /// Included on L1 (or found attested there).
+    Attested {
+        /// The checkpoint.
+        checkpoint_id: u64,
+        /// The transaction, when it was ours.
+        tx: Option<B256>,
+        /// The L1 block.
+        block: u64,
+        /// Seconds from quorum (or restart) to inclusion.
+        seconds: Option<f64>,
+    },
+    /// The contract refused it; it will be re-proposed.
+    Refused {
+        /// The checkpoint.
+        checkpoint_id: u64,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Handler<SubmissionOutcome> for Checkpoints {
+    type Result = ();
+    fn handle(&mut self, msg: SubmissionOutcome, ctx: &mut Context<Self>) {
+        let (id, state, inclusion) = match &msg {
+            SubmissionOutcome::Sent { checkpoint_id, tx } => {
+                if let Some(entry) = self.entries.get_mut(checkpoint_id) {
+                    entry.l1_transaction = Some(*tx);
+                }
+                return;
+            }
+            SubmissionOutcome::Attested { checkpoint_id, tx, block, seconds } => {
+                if let Some(seconds) = seconds {
+                    self.metrics.inclusion_latency.observe(*seconds);
+                }
+                (*checkpoint_id, CheckpointState::Attested, Some((*tx, *block)))
+            }
+            SubmissionOutcome::Refused { checkpoint_id, reason } => {
+                tracing::warn!(checkpoint = checkpoint_id, %reason, "L1 refused the checkpoint; its rollups will be proposed again");
+                (*checkpoint_id, CheckpointState::Superseded, None)
+            }
+        };
+        self.collectors.do_send(CloseCollector(id));
+        let store = self.store.clone();
+        let work = async move { store.send(RecordState { id, state, inclusion }).await };
+        ctx.wait(work.into_actor(self).map(move |written, act, _| {
+            if !matches!(written, Ok(Ok(()))) {
+                tracing::error!(checkpoint = id, ?written, "cannot record the checkpoint's L1 outcome");
+            }
+            let Some(entry) = act.entries.get_mut(&id) else { return };
+            if entry.state == state {
+                return;
+            }
+            entry.state = state;
+            match state {
+                CheckpointState::Attested => {
+                    let (tx, block) = inclusion.unwrap_or((None, 0));
+                    entry.l1_transaction = tx.or(entry.l1_transaction);
+                    entry.l1_block = Some(block);
+                    act.metrics.attested.inc();
+                    act.attested_since_start += 1;
+                    tracing::info!(checkpoint = id, l1_block = block, tx = ?entry.l1_transaction, "checkpoint attested on L1");
+                }
+                _ => {
+                    act.metrics.superseded.inc();
+                }
+            }
+        }));
+    }
+}
+
+/// Ask for one checkpoint's status.
+#[derive(Debug, Message)]
+#[rtype(result = "Option<CheckpointStatus>")]
+pub struct GetCheckpoint(pub u64);
+
+impl Handler<GetCheckpoint> for Checkpoints {
+    type Result = Option<CheckpointStatus>;
+    fn handle(&mut self, msg: GetCheckpoint, _: &mut Context<Self>) -> Self::Result {
+        self.entries.get(&msg.0).map(|e| self.status(e))
+    }
+}
+
+/// Ask for the newest checkpoints, newest first.
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<CheckpointStatus>")]
+pub struct RecentCheckpoints {
+    /// At most this many.
+    pub limit: usize,
+}
+
+impl Handler<RecentCheckpoints> for Checkpoints {
+    type Result = Vec<CheckpointStatus>;
+    fn handle(&mut self, msg: RecentCheckpoints, _: &mut Context<Self>) -> Self::Result {
+        self.entries.values().rev().take(msg.limit).map(|e| self.status(e)).collect()
+    }
+}
+
+/// Ask for one checkpoint's public signatures.
+#[derive(Debug, Message)]
+#[rtype(result = "Option<Vec<PublicSignature>>")]
+pub struct CheckpointSignatures(pub u64);
+
+impl Handler<CheckpointSignatures> for Checkpoints {
+    type Result = Option<Vec<PublicSignature>>;
+    fn handle(&mut self, msg: CheckpointSignatures, _: &mut Context<Self>) -> Self::Result {
+        let entry = self.entries.get(&msg.0)?;
+        let signatures = entry
+            .signatures
+            .iter()
+            .filter(|(operator, _)| {
+                entry.statuses.get(*operator) != Some(&SignatureStatus::Invalid)
+            })
+            .map(|(operator, signature)| PublicSignature {
+                operator: *operator,
+                pubkey: entry
+                    .signers
+                    .as_ref()
+                    .and_then(|s| {
+                        s.table()
+                            .entries()
+                            .iter()
+                            .find(|e| e.operator == *operator)
+                            .map(|e| e.pubkey.clone())
+                    })
+                    .unwrap_or_default(),
+                table_version: entry.proposal.table_version,
+                commitments_root: entry.proposal.commitments_root,
+                commitments: entry.proposal.commitments.clone(),
+                signature: signature.clone(),
+            })
+            .collect();
+        Some(signatures)
+    }
+}
+
+/// Ask for the newest divergences, newest first.
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<Divergence>")]
+pub struct RecentDivergences {
+    /// At most this many.
+    pub limit: usize,
+}
+
+impl Handler<RecentDivergences> for Checkpoints {
+    type Result = Vec<Divergence>;
+    fn handle(&mut self, msg: RecentDivergences, _: &mut Context<Self>) -> Self::Result {
+        self.divergences.iter().rev().take(msg.limit).cloned().collect()
+    }
+}
+
+/// Ask how many checkpoints were attested since start.
+#[derive(Debug, Message)]
+#[rtype(result = "u64")]
+pub struct AttestedCount;
+
+impl Handler<AttestedCount> for Checkpoints {
+    type Result = u64;
+    fn handle(&mut self, _: AttestedCount, _: &mut Context<Self>) -> u64 {
+        self.attested_since_start
+    }
+}

@@ -1,0 +1,605 @@
+//! `Submitter`: posts aggregates to L1 with
+//! `submitCheckpointWithCommitments`, never the same checkpoint twice, also
+//! across a restart.
+//!
+//! For each checkpoint with quorum:
+//!
+//! 1. If the store already pins a nonce to it, that submission is resumed
+//!    (nothing new is built). If the contract already attests its root, it is
+//!    attested; nothing is sent.
+//! 2. The call is simulated (`eth_estimateGas`). A revert is classified:
+//!    `AlreadyAttested` means attested; anything else (`QuorumNotReached`,
+//!    `StaleTableVersion`, `InvalidSignature`, ...) is logged and the
+//!    checkpoint handed back for re-proposal. Nothing was sent.
+//! 3. It gets the next nonce, the transaction is signed locally, and its hash,
+//!    nonce and fees are written to the store **before** it is broadcast.
+//! 4. Every [`TICK`] it watches: once the account's nonce passed the pinned
+//!    one, one transaction with that nonce was included: the receipt (and its
+//!    `CheckpointAttested` event) or `attestedAt(root)` says whether the
+//!    checkpoint is attested; otherwise it goes back for re-proposal. After
+//!    `bump_after_secs` without inclusion the same call is re-signed with the
+//!    same nonce and fees raised by `bump_percent` (capped by `max_fee_gwei`),
+//!    recorded, and re-broadcast; should the root get attested by someone
+//!    else meanwhile, the nonce is filled with a 0-value transfer to self
+//!    instead, so the checkpoint is not posted twice.
+//!
+//! One nonce per checkpoint means at most one of its transactions can ever
+//! be included; recording before broadcasting means a restart knows every
+//! transaction that may be in flight, and re-checks them first.
+
+use std::{
+    collections::{BTreeMap, HashSet},
+    time::{Duration, Instant},
+};
+
+use actix::prelude::*;
+use alloy::{
+    eips::Encodable2718,
+    network::{EthereumWallet, ReceiptResponse, TransactionBuilder},
+    primitives::{Address, B256, Bytes, U256},
+    providers::{DynProvider, Provider},
+    rpc::types::{TransactionReceipt, TransactionRequest},
+    signers::local::PrivateKeySigner,
+    sol_types::{SolCall, SolEvent, SolInterface},
+};
+use chorus_contracts::IChorusAttestations::{self, IChorusAttestationsErrors};
+
+use super::{
+    checkpoints::{SubmissionOutcome, SubmitAggregate},
+    config::SubmitterConfig,
+    metrics::Metrics,
+    store::{
+        Broadcast, LoadSubmission, LoadSubmissions, RecordBroadcast, StoreActor, Submission, now_ms,
+    },
+};
+
+/// How often submissions in flight are checked.
+pub const TICK: Duration = Duration::from_secs(1);
+/// Osaka's per-transaction gas cap (EIP-7825).
+const TX_GAS_CAP: u64 = 1 << 24;
+const GWEI: u128 = 1_000_000_000;
+
+/// A pinned submission being watched.
+#[derive(Debug)]
+struct InFlight {
+    submission: Submission,
+    /// When it was last broadcast (`None`: must be (re)broadcast now).
+    last_sent: Option<Instant>,
+    /// When the aggregate was handed over (for the inclusion latency).
+    since: Instant,
+    /// The root was attested by someone else: fill the nonce with a
+    /// transfer to self.
+    cancel: bool,
+}
+
+/// Posts aggregates (see the [module docs](self)).
+pub struct Submitter {
+    provider: DynProvider,
+    wallet: EthereumWallet,
+    address: Address,
+    chain_id: u64,
+    attestations: Address,
+    store: Addr<StoreActor>,
+    outcomes: Recipient<SubmissionOutcome>,
+    metrics: Metrics,
+    config: SubmitterConfig,
+    next_nonce: Option<u64>,
+    in_flight: BTreeMap<u64, InFlight>,
+    busy: HashSet<u64>,
+    preparing: HashSet<u64>,
+}
+
+/// What a [`Submitter`] is built from.
+pub struct SubmitterSetup {
+    /// An L1 provider (no wallet: transactions are signed here).
+    pub provider: DynProvider,
+    /// The paying key.
+    pub signer: PrivateKeySigner,
+    /// The L1 chain id.
+    pub chain_id: u64,
+    /// The attestation contract.
+    pub attestations: Address,
+    /// The store.
+    pub store: Addr<StoreActor>,
+    /// Where outcomes go (the `Checkpoints` actor).
+    pub outcomes: Recipient<SubmissionOutcome>,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Fee policy.
+    pub config: SubmitterConfig,
+}
+
+impl Submitter {
+    /// A submitter paying from `setup.signer`.
+    pub fn new(setup: SubmitterSetup) -> Self {
+        Self {
+            address: setup.signer.address(),
+            wallet: EthereumWallet::from(setup.signer),
+            provider: setup.provider,
+            chain_id: setup.chain_id,
+            attestations: setup.attestations,
+            store: setup.store,
+            outcomes: setup.outcomes,
+            metrics: setup.metrics,
+            config: setup.config,
+            next_nonce: None,
+            in_flight: BTreeMap::new(),
+            busy: HashSet::new(),
+            preparing: HashSet::new(),
+        }
+    }
+
+    fn max_fee_cap(&self) -> u128 {
+        u128::from(self.config.max_fee_gwei).saturating_mul(GWEI)
+    }
+}
+
+impl Actor for Submitter {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // Before anything is sent: the pinned submissions of the last run,
+        // and a nonce above every nonce ever pinned or used.
+        let (store, provider, address) = (self.store.clone(), self.provider.clone(), self.address);
+        let work = async move {
+            let loaded = store.send(LoadSubmissions).await;
+            let chain_nonce = provider.get_transaction_count(address).pending().await;
+            (loaded, chain_nonce)
+        };
+        ctx.wait(work.into_actor(self).map(|(loaded, chain_nonce), act, _| {
+            let (submissions, max_pinned) = match loaded {
+                Ok(Ok(loaded)) => loaded,
+                other => {
+                    tracing::error!(?other, "cannot load pinned submissions; not submitting");
+                    return;
+                }
+            };
+            match chain_nonce {
+                Ok(nonce) => {
+                    act.next_nonce = Some(nonce.max(max_pinned.map_or(0, |n| n + 1)));
+                }
+                Err(e) => tracing::warn!("cannot read the submitter's nonce yet: {e}"),
+            }
+            for submission in submissions {
+                tracing::info!(
+                    checkpoint = submission.checkpoint_id,
+                    nonce = submission.nonce,
+                    broadcasts = submission.broadcasts.len(),
+                    "resuming a pinned L1 submission"
+                );
+                act.in_flight.insert(
+                    submission.checkpoint_id,
+                    InFlight { submission, last_sent: None, since: Instant::now(), cancel: false },
+                );
+            }
+        }));
+        ctx.run_interval(TICK, |_, ctx| ctx.notify(Watch));
+    }
+}
+
+/// How a simulation or a send went wrong.
+enum Simulated {
+    /// Ready to send with this gas limit.
+    Ok(u64),
+    /// The root is attested already (at this L1 block).
+    Attested(u64),
+    /// The contract refuses it.
+    Refused(String),
+    /// Try again later.
+    Retry(String),
+}
+
+fn revert_reason(error: &alloy::transports::TransportError) -> Option<(String, bool)> {
+    let data = error.as_error_resp()?.as_revert_data()?;
+    Some(match IChorusAttestationsErrors::abi_decode(&data) {
+        Ok(IChorusAttestationsErrors::AlreadyAttested(_)) => ("AlreadyAttested".to_owned(), true),
+        Ok(decoded) => (format!("{decoded:?}"), false),
+        Err(_) => (chorus_deploy::decode_revert(&data), false),
+    })
+}
+
+async fn attested_at(
+    provider: &DynProvider,
+    attestations: Address,
+    root: B256,
+) -> Result<u64, String> {
+    IChorusAttestations::new(attestations, provider)
+        .attestedAt(root)
+        .call()
+        .await
+        .map_err(|e| format!("cannot read attestedAt: {e}"))
+}
+
+async fn simulate(
+    provider: &DynProvider,
+    attestations: Address,
+    request: TransactionRequest,
+    root: B256,
+) -> Simulated {
+    match attested_at(provider, attestations, root).await {
+        Ok(0) => {}
+        Ok(block) => return Simulated::Attested(block),
+        Err(e) => return Simulated::Retry(e),
+    }
+    match provider.estimate_gas(request).await {
+        Ok(gas) => Simulated::Ok(gas.saturating_add(gas / 4).min(TX_GAS_CAP.max(gas))),
+        Err(error) => match revert_reason(&error) {
+            Some((_, true)) => match attested_at(provider, attestations, root).await {
+                Ok(block) if block != 0 => Simulated::Attested(block),
+                _ => Simulated::Retry("AlreadyAttested but attestedAt is 0".to_owned()),
+            },
+            Some((reason, false)) => Simulated::Refused(reason),
+            None => Simulated::Retry(error.to_string()),
+        },
+    }
+}
+
+/// What came of preparing a checkpoint's submission.
+enum Prepared {
+    Resume(Submission),
+    Send { submission_without_nonce: Submission },
+    Done(SubmissionOutcome),
+    Retry(String),
+}
+
+impl Handler<SubmitAggregate> for Submitter {
+    type Result = ();
+
+    fn handle(&mut self, msg: SubmitAggregate, ctx: &mut Context<Self>) {
+        let id = msg.checkpoint_id;
+        if self.in_flight.contains_key(&id) || !self.preparing.insert(id) {
+            return;
+        }
+        let aggregate = &msg.aggregate;
+        let calldata = Bytes::from(
+            IChorusAttestations::submitCheckpointWithCommitmentsCall {
+                table: aggregate.table.clone(),
+                commitments: msg.commitments.clone(),
+                nonSigners: aggregate.non_signers.clone(),
+                signature: Bytes::copy_from_slice(&aggregate.signature_eip2537),
+            }
+            .abi_encode(),
+        );
+        let request = TransactionRequest::default()
+            .with_from(self.address)
+            .with_to(self.attestations)
+            .with_input(calldata.clone());
+        let (store, provider, attestations) =
+            (self.store.clone(), self.provider.clone(), self.attestations);
+        let root = msg.root;
+        let work = async move {
+            match store.send(LoadSubmission(id)).await {
+                Ok(Ok(Some(pinned))) => return Prepared::Resume(pinned),
+                Ok(Ok(None)) => {}
+                other => return Prepared::Retry(format!("store: {other:?}")),
+            }
+            match simulate(&provider, attestations, request, root).await {
+                Simulated::Ok(gas_limit) => Prepared::Send {
+                    submission_without_nonce: Submission {
+                        checkpoint_id: id,
+                        root,
+                        nonce: 0,
+                        to: attestations,
+                        calldata,
+                        gas_limit,
+                        broadcasts: Vec::new(),
+                    },
+                },
+                Simulated::Attested(block) => Prepared::Done(SubmissionOutcome::Attested {
+                    checkpoint_id: id,
+                    tx: None,
+                    block,
+                    seconds: None,
+                }),
+                Simulated::Refused(reason) => Prepared::Done(SubmissionOutcome::Refused {
+                    checkpoint_id: id,
+                    reason: format!("simulation reverted with {reason}"),
+                }),
+                Simulated::Retry(reason) => Prepared::Retry(reason),
+            }
+        };
+        ctx.spawn(work.into_actor(self).map(move |prepared, act, ctx| {
+            act.preparing.remove(&id);
+            let since = Instant::now();
+            match prepared {
+                Prepared::Resume(submission) => {
+                    act.in_flight.insert(id, InFlight { submission, last_sent: None, since, cancel: false });
+                }
+                Prepared::Send { mut submission_without_nonce } => {
+                    let Some(nonce) = act.next_nonce else {
+                        tracing::warn!(checkpoint = id, "submitter nonce unknown yet; retrying");
+                        ctx.notify_later(msg, Duration::from_secs(2));
+                        return;
+                    };
+                    act.next_nonce = Some(nonce + 1);
+                    submission_without_nonce.nonce = nonce;
+                    let submission = submission_without_nonce;
+                    tracing::info!(checkpoint = id, nonce, gas_limit = submission.gas_limit, "submitting checkpoint to L1");
+                    act.in_flight.insert(id, InFlight { submission, last_sent: None, since, cancel: false });
+                    ctx.notify(Watch);
+                }
+                Prepared::Done(outcome) => act.outcomes.do_send(outcome),
+                Prepared::Retry(reason) => {
+                    tracing::warn!(checkpoint = id, %reason, "cannot prepare the L1 submission yet; retrying");
+                    ctx.notify_later(msg, Duration::from_secs(2));
+                }
+            }
+        }));
+    }
+}
+
+/// Check submissions in flight: inclusion, (re)broadcasts, fee bumps.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+struct Watch;
+
+/// What to do with one submission in flight.
+enum Step {
+    /// Its nonce was used: find out what was included.
+    Resolve,
+    /// Broadcast (first time, again after a restart, or bumped).
+    Broadcast { bump: bool },
+}
+
+impl Handler<Watch> for Submitter {
+    type Result = ();
+
+    fn handle(&mut self, _: Watch, ctx: &mut Context<Self>) {
+        self.refresh_balance(ctx);
+        if self.in_flight.is_empty() {
+            return;
+        }
+        let (provider, address) = (self.provider.clone(), self.address);
+        let work = async move { provider.get_transaction_count(address).latest().await };
+        ctx.spawn(work.into_actor(self).map(|nonce, act, ctx| {
+            let used = match nonce {
+                Ok(nonce) => nonce,
+                Err(e) => {
+                    tracing::warn!("cannot read the submitter's nonce: {e}");
+                    return;
+                }
+            };
+            if act.next_nonce.is_none() {
+                act.next_nonce = Some(used);
+            }
+            let bump_after = Duration::from_secs(act.config.bump_after_secs);
+            let steps: Vec<(u64, Step)> = act
+                .in_flight
+                .iter()
+                .filter(|(id, _)| !act.busy.contains(*id))
+                .filter_map(|(id, flight)| {
+                    let step = if flight.submission.nonce < used {
+                        Step::Resolve
+                    } else {
+                        match flight.last_sent {
+                            None => Step::Broadcast { bump: false },
+                            Some(sent) if sent.elapsed() >= bump_after => {
+                                Step::Broadcast { bump: true }
+                            }
+                            Some(_) => return None,
+                        }
+                    };
+                    Some((*id, step))
+                })
+                .collect();
+            for (id, step) in steps {
+                act.busy.insert(id);
+                match step {
+                    Step::Resolve => act.resolve(id, ctx),
+                    Step::Broadcast { bump } => act.broadcast(id, bump, ctx),
+                }
+            }
+        }));
+    }
+}
+
+impl Submitter {
+    fn refresh_balance(&self, ctx: &mut Context<Self>) {
+        let (provider, address, metrics) =
+            (self.provider.clone(), self.address, self.metrics.clone());
+        ctx.spawn(
+            async move {
+                if let Ok(balance) = provider.get_balance(address).await {
+                    let gwei = balance / U256::from(GWEI);
+                    metrics.submitter_balance_gwei.set(i64::try_from(gwei).unwrap_or(i64::MAX));
+                }
+            }
+            .into_actor(self),
+        );
+    }
+
+    /// The nonce of `id` was used: which transaction made it, and did it
+    /// attest the root?
+    fn resolve(&mut self, id: u64, ctx: &mut Context<Self>) {
+        let Some(flight) = self.in_flight.get(&id) else { return };
+        let hashes: Vec<B256> = flight.submission.broadcasts.iter().map(|b| b.tx_hash).collect();
+        let (root, since) = (flight.submission.root, flight.since);
+        let (provider, attestations) = (self.provider.clone(), self.attestations);
+        let work = async move {
+            let mut included: Option<TransactionReceipt> = None;
+            for hash in hashes {
+                match provider.get_transaction_receipt(hash).await {
+                    Ok(Some(receipt)) => {
+                        included = Some(receipt);
+                        break;
+                    }
+                    Ok(None) => {}
+                    Err(e) => return Err(format!("cannot read receipt {hash}: {e}")),
+                }
+            }
+            if let Some(receipt) = &included {
+                let event = receipt.inner.logs().iter().find_map(|log| {
+                    IChorusAttestations::CheckpointAttested::decode_log(&log.inner)
+                        .ok()
+                        .filter(|e| e.commitmentsRoot == root)
+                });
+                if receipt.status() && event.is_some() {
+                    return Ok(SubmissionOutcome::Attested {
+                        checkpoint_id: id,
+                        tx: Some(receipt.transaction_hash),
+                        block: receipt.block_number().unwrap_or_default(),
+                        seconds: Some(since.elapsed().as_secs_f64()),
+                    });
+                }
+            }
+            match attested_at(&provider, attestations, root).await? {
+                0 => Ok(SubmissionOutcome::Refused {
+                    checkpoint_id: id,
+                    reason: match included {
+                        Some(receipt) => {
+                            format!("transaction {} reverted on chain", receipt.transaction_hash)
+                        }
+                        None => {
+                            "its nonce was used by another transaction of the submitter's account"
+                                .to_owned()
+                        }
+                    },
+                }),
+                block => Ok(SubmissionOutcome::Attested {
+                    checkpoint_id: id,
+                    tx: None,
+                    block,
+                    seconds: None,
+                }),
+            }
+        };
+        ctx.spawn(work.into_actor(self).map(move |outcome, act, _| {
+            act.busy.remove(&id);
+            match outcome {
+                Ok(outcome) => {
+                    act.in_flight.remove(&id);
+                    act.outcomes.do_send(outcome);
+                }
+                Err(e) => {
+                    tracing::warn!(checkpoint = id, "cannot resolve the L1 submission yet: {e}")
+                }
+            }
+        }));
+    }
+
+    /// Signs, records, then broadcasts `id`'s transaction: the last one
+    /// again, or with bumped fees.
+    fn broadcast(&mut self, id: u64, bump: bool, ctx: &mut Context<Self>) {
+        let Some(flight) = self.in_flight.get(&id) else { return };
+        let submission = flight.submission.clone();
+        let last = submission.broadcasts.last().cloned();
+        let cancel = flight.cancel;
+        let (provider, wallet, store, address, chain_id, attestations) = (
+            self.provider.clone(),
+            self.wallet.clone(),
+            self.store.clone(),
+            self.address,
+            self.chain_id,
+            self.attestations,
+        );
+        let (cap, percent) = (self.max_fee_cap(), u128::from(self.config.bump_percent.max(10)));
+        let metrics = self.metrics.clone();
+        let work = async move {
+            // Someone else's attestation of this root: fill the nonce
+            // without posting the checkpoint again.
+            let cancel = cancel
+                || (last.is_some()
+                    && attested_at(&provider, attestations, submission.root)
+                        .await
+                        .is_ok_and(|b| b != 0));
+            let estimate = provider
+                .estimate_eip1559_fees()
+                .await
+                .map_err(|e| format!("cannot estimate fees: {e}"))?;
+            let (max_fee, priority_fee) = match &last {
+                Some(last) if !bump => (last.max_fee_per_gas, last.max_priority_fee_per_gas),
+                Some(last) => (
+                    (last.max_fee_per_gas * (100 + percent) / 100).max(estimate.max_fee_per_gas),
+                    (last.max_priority_fee_per_gas * (100 + percent) / 100)
+                        .max(estimate.max_priority_fee_per_gas),
+                ),
+                None => (estimate.max_fee_per_gas, estimate.max_priority_fee_per_gas),
+            };
+            let max_fee = max_fee.min(cap);
+            let priority_fee = priority_fee.min(max_fee);
+            let request = if cancel {
+                TransactionRequest::default()
+                    .with_to(address)
+                    .with_value(U256::ZERO)
+                    .with_gas_limit(21_000)
+            } else {
+                TransactionRequest::default()
+                    .with_to(submission.to)
+                    .with_input(submission.calldata.clone())
+                    .with_gas_limit(submission.gas_limit)
+            }
+            .with_from(address)
+            .with_nonce(submission.nonce)
+            .with_chain_id(chain_id)
+            .with_max_fee_per_gas(max_fee)
+            .with_max_priority_fee_per_gas(priority_fee);
+            let envelope = request.build(&wallet).await.map_err(|e| format!("cannot sign: {e}"))?;
+            let tx_hash = *envelope.tx_hash();
+            let broadcast = Broadcast {
+                tx_hash,
+                max_fee_per_gas: max_fee,
+                max_priority_fee_per_gas: priority_fee,
+                sent_ms: now_ms(),
+            };
+            // Recorded before it leaves (store invariant 4).
+            store
+                .send(RecordBroadcast {
+                    submission: submission.clone(),
+                    broadcast: broadcast.clone(),
+                })
+                .await
+                .map_err(|_| "the store is gone".to_owned())?
+                .map_err(|e| e.to_string())?;
+            let kind = match (&last, cancel) {
+                (_, true) => "cancel",
+                (None, _) => "first",
+                (Some(_), _) if bump => "bump",
+                _ => "resend",
+            };
+            metrics.transactions.get_or_create(&vec![("kind", kind.to_owned())]).inc();
+            if let Err(e) = provider.send_raw_transaction(&envelope.encoded_2718()).await {
+                // "already known", "nonce too low" (included meanwhile) and
+                // underpriced replacements are settled by the next watch.
+                tracing::debug!(checkpoint = id, tx = %tx_hash, "broadcast answered: {e}");
+            }
+            tracing::info!(checkpoint = id, tx = %tx_hash, nonce = submission.nonce, kind, max_fee, priority_fee, "L1 transaction broadcast");
+            Ok::<_, String>((broadcast, cancel))
+        };
+        ctx.spawn(work.into_actor(self).map(move |sent, act, _| {
+            act.busy.remove(&id);
+            let Some(flight) = act.in_flight.get_mut(&id) else { return };
+            match sent {
+                Ok((broadcast, cancel)) => {
+                    let first = flight.submission.broadcasts.is_empty();
+                    if !flight.submission.broadcasts.contains(&broadcast) {
+                        flight.submission.broadcasts.push(broadcast.clone());
+                    }
+                    flight.last_sent = Some(Instant::now());
+                    flight.cancel = cancel;
+                    if first {
+                        act.outcomes.do_send(SubmissionOutcome::Sent {
+                            checkpoint_id: id,
+                            tx: broadcast.tx_hash,
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(checkpoint = id, "cannot broadcast yet: {e}");
+                    flight.last_sent = None;
+                }
+            }
+        }));
+    }
+}
+
+/// Ask for the submitter's address.
+#[derive(Debug, Message)]
+#[rtype(result = "Address")]
+pub struct SubmitterAddress;
+
+impl Handler<SubmitterAddress> for Submitter {
+    type Result = MessageResult<SubmitterAddress>;
+    fn handle(&mut self, _: SubmitterAddress, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.address)
+    }
+}

@@ -1,0 +1,191 @@
+//! `chorus devnet`: a whole Chorus network on this machine, in one command.
+//!
+//! Starts anvil L1 and L2s (with traffic), deploys EigenLayer and Chorus,
+//! registers operators through the real EigenLayer flow and runs the
+//! aggregator and the operators (chorus-devnet does all of it), then prints
+//! what happens live: checkpoints proposed, quorum reached, attested on L1,
+//! lag per rollup. Ctrl-C or SIGTERM stops everything, leaving no process
+//! behind; `--checkpoints M` exits 0 once M checkpoints are attested.
+
+use std::{path::PathBuf, time::Duration};
+
+use chorus_devnet::{Devnet, DevnetInfo, DevnetOptions, ProgressEvent};
+use clap::Args;
+use eyre::WrapErr;
+
+/// Flag: how many operators.
+pub const OPERATORS_FLAG: &str = "operators";
+/// Flag: how many rollups.
+pub const ROLLUPS_FLAG: &str = "rollups";
+/// Flag: the devnet folder.
+pub const DIR_FLAG: &str = "dir";
+/// Flag: a running L1 to use instead of starting one.
+pub const L1_RPC_FLAG: &str = "l1-rpc";
+/// Flag: exit once this many checkpoints are attested.
+pub const CHECKPOINTS_FLAG: &str = "checkpoints";
+/// Flag: operators and aggregator as separate processes.
+pub const PROCESSES_FLAG: &str = "processes";
+
+/// The log filter `chorus devnet` wants when `RUST_LOG` is unset: the
+/// in-process nodes log about ten lines per checkpoint at `info`, which
+/// would bury the progress lines; warnings and the devnet's own steps stay.
+pub const DEFAULT_LOG_FILTER: &str = "warn,chorus_devnet=info";
+
+/// How often progress is read.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+
+/// Arguments of `chorus devnet`.
+#[derive(Debug, Args)]
+pub struct DevnetArgs {
+    /// Operators to create, restake, register and run.
+    #[arg(long = OPERATORS_FLAG, value_name = "N", default_value_t = 4)]
+    pub operators: usize,
+    /// Rollups (anvil L2s, chain ids 901, 902, ...) to start and attest.
+    #[arg(long = ROLLUPS_FLAG, value_name = "K", default_value_t = 2)]
+    pub rollups: usize,
+    /// Folder for keystores, stores, configuration files, logs and
+    /// devnet.json. It must be empty, missing, or a previous devnet's folder
+    /// (whose files are replaced).
+    #[arg(long = DIR_FLAG, value_name = "PATH", default_value = "devnet")]
+    pub dir: PathBuf,
+    /// Use this running L1 instead of starting anvil. anvil's first dev
+    /// account deploys (it must be funded there); operators and submitter
+    /// get fresh keys it funds.
+    #[arg(long = L1_RPC_FLAG, value_name = "URL")]
+    pub l1_rpc: Option<String>,
+    /// Exit (status 0) once this many checkpoints are attested on L1,
+    /// printing their L1 transaction hashes.
+    #[arg(long = CHECKPOINTS_FLAG, value_name = "M")]
+    pub checkpoints: Option<usize>,
+    /// Run the aggregator and every operator as separate `chorus` processes
+    /// (`chorus aggregator run`, `chorus operator run`) instead of actors in
+    /// this process; their logs go to DIR/logs/.
+    #[arg(long = PROCESSES_FLAG)]
+    pub processes: bool,
+}
+
+impl DevnetArgs {
+    /// Runs the devnet until Ctrl-C, SIGTERM, or `--checkpoints` are attested.
+    pub fn run(self) -> eyre::Result<()> {
+        actix_rt::System::new().block_on(self.run_in_system())
+    }
+
+    fn options(&self) -> eyre::Result<DevnetOptions> {
+        let options = DevnetOptions {
+            operators: self.operators,
+            rollups: self.rollups,
+            dir: self.dir.clone(),
+            l1_rpc: self.l1_rpc.clone(),
+            ..DevnetOptions::default()
+        };
+        if !self.processes {
+            return Ok(options);
+        }
+        let exe = std::env::current_exe()
+            .wrap_err("cannot find this chorus executable to run the nodes as processes")?;
+        Ok(options.with_processes(exe))
+    }
+
+    async fn run_in_system(self) -> eyre::Result<()> {
+        let options = self.options()?;
+        let mut signals = Signals::listen()?;
+        println!(
+            "starting a devnet in {}: {} operators, {} rollups",
+            self.dir.display(),
+            self.operators,
+            self.rollups
+        );
+        let mut devnet = tokio::select! {
+            devnet = Devnet::start(options) => devnet.wrap_err("the devnet did not start")?,
+            signal = signals.recv() => {
+                // Dropping the half-built devnet killed and reaped its chains.
+                println!("{signal}: stopped during setup");
+                return Ok(());
+            }
+        };
+        print_banner(devnet.info(), devnet.setup_duration());
+        let outcome = self.follow(&mut devnet, &mut signals).await;
+        println!("stopping the devnet");
+        devnet.shutdown().await;
+        outcome
+    }
+
+    /// Prints progress until a signal, or until `--checkpoints` are attested.
+    async fn follow(&self, devnet: &mut Devnet, signals: &mut Signals) -> eyre::Result<()> {
+        let mut monitor = devnet.progress();
+        let mut attested = Vec::new();
+        let mut ticks = tokio::time::interval(PROGRESS_EVERY);
+        loop {
+            // A signal also interrupts a slow poll (an aggregator that hangs).
+            let events = tokio::select! {
+                signal = signals.recv() => {
+                    println!("{signal}: stopping");
+                    return Ok(());
+                }
+                events = async {
+                    ticks.tick().await;
+                    monitor.poll().await
+                } => events,
+            };
+            for exited in devnet.exited_nodes() {
+                // A node that died stays down: say so, and where to look.
+                println!("warning: {exited}");
+            }
+            for event in events {
+                println!("{event}");
+                if let ProgressEvent::Attested(checkpoint) = event {
+                    attested.push(checkpoint.tx_hash);
+                }
+            }
+            if let Some(wanted) = self.checkpoints
+                && attested.len() >= wanted
+            {
+                println!("{} checkpoints attested on L1; transactions:", attested.len());
+                for tx in &attested {
+                    println!("  {tx}");
+                }
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn print_banner(info: &DevnetInfo, setup: Duration) {
+    println!("devnet up in {:.1} s", setup.as_secs_f64());
+    println!("  devnet.json   {}", info.dir.join(chorus_devnet::DEVNET_JSON).display());
+    println!("  aggregator    {}", info.aggregator.url);
+    println!("  L1            {} (chain {})", info.l1.rpc_url, info.l1.chain_id);
+    for rollup in &info.rollups {
+        println!("  rollup {:<6} {}", rollup.chain_id, rollup.rpc_url);
+    }
+    for operator in &info.operators {
+        println!("  operator {:<4} {} {}", operator.index, operator.address, operator.api_url);
+    }
+    println!("Ctrl-C stops everything.");
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM, listened for from the start: once tokio
+/// handles a signal, its default action (ending the process) is gone, so
+/// the listeners must live as long as the devnet does.
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> eyre::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            terminate: signal(SignalKind::terminate()).wrap_err("cannot listen for SIGTERM")?,
+            interrupt: signal(SignalKind::interrupt()).wrap_err("cannot listen for SIGINT")?,
+        })
+    }
+
+    /// Waits for either and names it.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.terminate.recv() => "SIGTERM",
+            _ = self.interrupt.recv() => "SIGINT",
+        }
+    }
+}
