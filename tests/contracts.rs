@@ -12,7 +12,7 @@
 
 use std::collections::HashSet;
 
-use alloy::primitives::{Address, Bytes, keccak256};
+use alloy::primitives::{Address, Bytes};
 use chorus_contracts::{
     Commitment,
     IChorusAttestations::{self, CheckpointAttested, IChorusAttestationsErrors},
@@ -21,17 +21,8 @@ use chorus_contracts::{
     checkpoint::CheckpointTree,
 };
 use chorus_deploy::chorus::{ChorusConfig, Rollup};
-use chorus_tests::{Devchain, decode_event};
+use chorus_tests::{Devchain, commitment, decode_event};
 use eigen_utils::slashing::core::allocation_manager::AllocationManager;
-
-fn commitment(rollup_id: u64, height: u64, variant: u8) -> Commitment {
-    Commitment {
-        rollupId: rollup_id,
-        l2BlockNumber: height,
-        l2BlockHash: keccak256([variant, 1]),
-        stateRoot: keccak256([variant, 2]),
-    }
-}
 
 /// The error of a call expected to revert.
 fn reverted<T>(result: Result<T, alloy::contract::Error>) -> alloy::contract::Error {

@@ -22,7 +22,8 @@
 //!    on free local ports) and the submitter's keystore;
 //! 7. the L1 switched to a block per [`DevnetOptions::l1_block_time`];
 //!    `devnet.json` ([`DevnetInfo`]: every URL, chain id, address, file);
-//! 8. the aggregator, then the operators: as actors in the current actix
+//! 8. once every L2 has a block at the safety depth, the aggregator, then
+//!    the operators: as actors in the current actix
 //!    system ([`Mode::InProcess`]) or as `chorus aggregator run` /
 //!    `chorus operator run` child processes logging to `logs/`
 //!    ([`Mode::Processes`]).
@@ -92,8 +93,11 @@ use crate::{
     setup::{Accounts, Layout, RollupEntry},
 };
 
-/// How often [`Devnet::wait_for_checkpoints`] reads L1.
+/// How often [`Devnet::wait_for_checkpoints`] reads L1, and
+/// [`Devnet::wait_for_rollups`] the L2s.
 const CHECKPOINT_POLL: Duration = Duration::from_millis(250);
+/// How long [`Devnet::start`] waits for the L2s' first safe blocks.
+const ROLLUP_WAIT: Duration = Duration::from_secs(30);
 
 /// A running devnet. See the [crate docs](crate).
 pub struct Devnet {
@@ -155,6 +159,7 @@ impl Devnet {
     pub async fn start(options: DevnetOptions) -> Result<Self, DevnetError> {
         let started = Instant::now();
         let mut devnet = Self::setup(options).await?;
+        devnet.wait_for_rollups(ROLLUP_WAIT).await?;
         devnet.start_aggregator().await?;
         for index in 0..devnet.operators.len() {
             devnet.start_operator(index).await?;
@@ -460,6 +465,35 @@ impl Devnet {
             }
             tokio::time::sleep(CHECKPOINT_POLL).await;
         }
+    }
+
+    /// Waits until every L2 has a block past genesis at the configured
+    /// safety depth (with `N` confirmations: block `N + 1`). Setup can be
+    /// faster than
+    /// the L2s' first blocks; nodes started before then would only find
+    /// nothing to attest, and the aggregator's first proposal would wait
+    /// out its timeout. [`Devnet::start`] calls it before any node starts.
+    pub async fn wait_for_rollups(&self, timeout: Duration) -> Result<(), DevnetError> {
+        let chorus_rollup::Safety::Confirmations(depth) = self.options.safety else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        for rollup in &self.info.rollups {
+            let l2 = ProviderBuilder::new().connect_http(parse_url(&rollup.rpc_url)?);
+            loop {
+                let what = || format!("block {} of rollup {}", depth + 1, rollup.chain_id);
+                let number =
+                    l2.get_block_number().await.map_err(|e| DevnetError::rpc(what(), e))?;
+                if number > depth {
+                    break;
+                }
+                if started.elapsed() >= timeout {
+                    return Err(DevnetError::Timeout { what: what(), waited: started.elapsed() });
+                }
+                tokio::time::sleep(CHECKPOINT_POLL).await;
+            }
+        }
+        Ok(())
     }
 
     /// A monitor of the aggregator's progress and L1 attestations since

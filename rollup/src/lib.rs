@@ -13,7 +13,10 @@ use alloy::{
     eips::BlockNumberOrTag,
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::types::Block,
-    transports::http::reqwest::Url,
+    transports::{
+        RpcError, TransportError, TransportErrorKind,
+        http::reqwest::{self, Url},
+    },
 };
 use chorus_contracts::Commitment;
 use serde::{Deserialize, Serialize};
@@ -97,12 +100,14 @@ impl<'de> Deserialize<'de> for Safety {
 /// Why a rollup could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum RollupError {
-    /// The URL is not a URL.
-    #[error("L2 RPC URL {url:?} is not valid: {reason}")]
+    /// The URL is not a URL. Not quoted: RPC URLs often hold an API key.
+    #[error(
+        "the L2 RPC URL of rollup {rollup_id} is not valid ({reason}; the URL is not shown: it may hold an API key)"
+    )]
     BadUrl {
-        /// The URL as configured.
-        url: String,
-        /// The parser's complaint.
+        /// The rollup.
+        rollup_id: u64,
+        /// The parser's complaint (it never quotes the URL).
         reason: String,
     },
     /// The node did not answer.
@@ -110,7 +115,8 @@ pub enum RollupError {
     Rpc {
         /// The rollup.
         rollup_id: u64,
-        /// The transport error.
+        /// The transport error, without the URL an HTTP error quotes (it
+        /// may hold an API key).
         #[source]
         source: alloy::transports::TransportError,
     },
@@ -160,7 +166,7 @@ impl RollupReader {
     /// Connects to `url` and checks that it serves chain `rollup_id`.
     pub async fn connect(rollup_id: u64, url: &str, safety: Safety) -> Result<Self, RollupError> {
         let parsed: Url = url.parse().map_err(|e: <Url as FromStr>::Err| RollupError::BadUrl {
-            url: url.to_owned(),
+            rollup_id,
             reason: e.to_string(),
         })?;
         let provider =
@@ -231,12 +237,27 @@ impl RollupReader {
         }
     }
 
-    fn rpc(&self, source: alloy::transports::TransportError) -> RollupError {
-        RollupError::Rpc { rollup_id: self.rollup_id, source }
+    fn rpc(&self, source: TransportError) -> RollupError {
+        RollupError::Rpc { rollup_id: self.rollup_id, source: without_url(source) }
     }
 
     fn no_safe_block(&self) -> RollupError {
         RollupError::NoSafeBlock { rollup_id: self.rollup_id, safety: self.safety }
+    }
+}
+
+/// `error` without the URL its HTTP client quotes ("error sending request
+/// for url (...)"): rollup errors reach logs and operators' answers, and the
+/// URL of a hosted node holds its API key.
+fn without_url(error: TransportError) -> TransportError {
+    match error {
+        RpcError::Transport(TransportErrorKind::Custom(custom)) => {
+            match custom.downcast::<reqwest::Error>() {
+                Ok(http) => TransportErrorKind::custom(http.without_url()),
+                Err(other) => RpcError::Transport(TransportErrorKind::Custom(other)),
+            }
+        }
+        other => other,
     }
 }
 
@@ -279,6 +300,21 @@ mod tests {
         let from_text: Safety = serde_json::from_str("\"safe\"").unwrap();
         assert_eq!(from_text, Safety::Safe);
         assert_eq!(serde_json::to_string(&Safety::Confirmations(2)).unwrap(), "2");
+    }
+
+    #[tokio::test]
+    async fn errors_never_quote_the_node_url() {
+        // Port 9 (discard) on loopback: refused at once, no node there.
+        let url = "http://127.0.0.1:9/v2/SECRETKEY";
+        let error = RollupReader::connect(901, url, Safety::Finalized).await.unwrap_err();
+        assert!(matches!(error, RollupError::Rpc { rollup_id: 901, .. }), "{error:?}");
+        for shown in [error.to_string(), format!("{error:?}")] {
+            assert!(!shown.contains("SECRETKEY"), "{shown}");
+        }
+        let error =
+            RollupReader::connect(901, "no-scheme/SECRETKEY", Safety::Finalized).await.unwrap_err();
+        assert!(matches!(error, RollupError::BadUrl { rollup_id: 901, .. }), "{error:?}");
+        assert!(!format!("{error} {error:?}").contains("SECRETKEY"), "{error:?}");
     }
 
     #[tokio::test]

@@ -15,14 +15,14 @@ use alloy::{
     contract::{CallBuilder, CallDecoder},
     network::EthereumWallet,
     node_bindings::AnvilInstance,
-    primitives::{Address, B256, Bytes, U256},
+    primitives::{Address, B256, Bytes, U256, keccak256},
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::types::TransactionReceipt,
     signers::local::PrivateKeySigner,
     sol_types::SolEvent,
 };
 use chorus_contracts::{
-    IChorusRegistry, SignedCommitment,
+    Commitment, IChorusRegistry, SignedCommitment,
     checkpoint::{CheckpointTree, checkpoint_message},
     table::OperatorTable,
 };
@@ -177,6 +177,18 @@ impl Devchain {
     /// The addresses of the first `count` operators.
     pub fn first_operators(&self, count: usize) -> HashSet<Address> {
         self.operators.iter().take(count).map(|operator| operator.address).collect()
+    }
+}
+
+/// A made-up commitment of `rollup_id` at `height`: its block hash and
+/// state root derive from `variant`, so two variants at one height conflict
+/// and one variant is the same commitment every time.
+pub fn commitment(rollup_id: u64, height: u64, variant: u8) -> Commitment {
+    Commitment {
+        rollupId: rollup_id,
+        l2BlockNumber: height,
+        l2BlockHash: keccak256([variant, 1]),
+        stateRoot: keccak256([variant, 2]),
     }
 }
 

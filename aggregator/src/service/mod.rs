@@ -51,10 +51,12 @@ use actix_web::{App, HttpServer, dev::ServerHandle};
 use alloy::{
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
-    transports::http::reqwest::Url,
 };
 use chorus_contracts::IChorusAttestations;
-use chorus_deploy::chorus::Deployment;
+use chorus_deploy::{
+    chorus::Deployment,
+    rpc_url::{InvalidRpcUrl, RpcUrl},
+};
 use chorus_wire::Domain;
 
 pub use config::AggregatorConfig;
@@ -85,16 +87,18 @@ pub struct AggregatorSetup {
 #[derive(Debug, thiserror::Error)]
 pub enum AggregatorError {
     /// `l1.rpc_url` is not a URL.
-    #[error("l1.rpc_url {url:?} is not a valid URL: {reason}")]
-    BadUrl {
-        /// The URL as configured.
-        url: String,
-        /// The parser's complaint.
-        reason: String,
-    },
+    #[error("l1.rpc_url is {0}")]
+    BadUrl(InvalidRpcUrl),
     /// The L1 node did not answer.
-    #[error("the L1 node did not answer: {0}; check l1.rpc_url and that the node runs")]
-    L1(#[from] alloy::transports::TransportError),
+    #[error(
+        "the L1 node at {l1} did not answer: {problem}; check l1.rpc_url and that the node runs"
+    )]
+    L1 {
+        /// The endpoint as it may be shown ([`RpcUrl::shown`]).
+        l1: String,
+        /// The transport error, its URL redacted.
+        problem: String,
+    },
     /// The L1 node serves another chain than the deployment's.
     #[error(
         "the L1 node serves chain {actual} but the deployment is on chain {expected}: point l1.rpc_url at the deployment's chain"
@@ -106,14 +110,16 @@ pub enum AggregatorError {
         actual: u64,
     },
     /// The attestation contract could not be read.
-    #[error("cannot read the attestation contract (is the deployment file for this chain?): {0}")]
-    Contract(#[from] alloy::contract::Error),
+    #[error(
+        "cannot read the attestation contract (is the deployment file for this chain?): {problem}"
+    )]
+    Contract {
+        /// The call's error, its URL redacted.
+        problem: String,
+    },
     /// The store could not be opened.
     #[error("{0}; check store.path")]
     Store(#[from] StoreError),
-    /// The operator table could not be read.
-    #[error(transparent)]
-    Table(#[from] TableSyncError),
     /// The API address could not be bound.
     #[error("cannot listen on {addr}: {source}; choose another api.listen")]
     Bind {
@@ -189,11 +195,8 @@ impl AggregatorHandle {
     }
 }
 
-fn l1_provider(url: &str) -> Result<DynProvider, AggregatorError> {
-    let parsed: Url = url.parse().map_err(|e: <Url as std::str::FromStr>::Err| {
-        AggregatorError::BadUrl { url: url.to_owned(), reason: e.to_string() }
-    })?;
-    Ok(ProviderBuilder::new().disable_recommended_fillers().connect_http(parsed).erased())
+fn l1_provider(l1: &RpcUrl) -> DynProvider {
+    ProviderBuilder::new().disable_recommended_fillers().connect_http(l1.url().clone()).erased()
 }
 
 /// Starts the store on its own thread.
@@ -210,8 +213,12 @@ fn start_store(store: Store) -> Addr<StoreActor> {
 /// returns once the API is bound and the actors are running.
 pub async fn start(setup: AggregatorSetup) -> Result<AggregatorHandle, AggregatorError> {
     let AggregatorSetup { config, submitter: signer, deployment } = setup;
-    let provider = l1_provider(&config.l1.rpc_url)?;
-    let chain_id = provider.get_chain_id().await?;
+    let l1 = RpcUrl::parse(&config.l1.rpc_url).map_err(AggregatorError::BadUrl)?;
+    let provider = l1_provider(&l1);
+    let chain_id = provider.get_chain_id().await.map_err(|error| AggregatorError::L1 {
+        problem: l1.redact(&error.to_string()),
+        l1: l1.shown().to_owned(),
+    })?;
     if chain_id != deployment.chain_id {
         return Err(AggregatorError::WrongChain {
             expected: deployment.chain_id,
@@ -219,7 +226,10 @@ pub async fn start(setup: AggregatorSetup) -> Result<AggregatorHandle, Aggregato
         });
     }
     let (registry, attestations) = (deployment.chorus.registry, deployment.chorus.attestations);
-    let quorum_bps = IChorusAttestations::new(attestations, &provider).quorumBps().call().await?;
+    let quorum_bps =
+        IChorusAttestations::new(attestations, &provider).quorumBps().call().await.map_err(
+            |error| AggregatorError::Contract { problem: l1.redact(&error.to_string()) },
+        )?;
     let domain = Domain { l1_chain_id: chain_id, attestation_contract: attestations };
     let metrics = Metrics::new();
 
@@ -231,6 +241,7 @@ pub async fn start(setup: AggregatorSetup) -> Result<AggregatorHandle, Aggregato
         attestations,
         collectors.clone(),
         metrics.clone(),
+        l1.clone(),
     )
     .start();
     match table.send(Refresh).await? {
@@ -238,7 +249,10 @@ pub async fn start(setup: AggregatorSetup) -> Result<AggregatorHandle, Aggregato
         Err(TableSyncError::NoTable) => {
             tracing::warn!("no operator table yet: proposals wait until the registry publishes one")
         }
-        Err(e) => tracing::warn!("operator table not loaded yet ({e}); retrying in the background"),
+        Err(e) => tracing::warn!(
+            "operator table not loaded yet ({}); retrying in the background",
+            l1.redact(&e.to_string())
+        ),
     }
     let loaded = store.send(LoadRecent { recent: RECENT }).await??;
     let versions: HashSet<u32> = loaded.checkpoints.iter().map(|c| c.table_version).collect();
@@ -250,7 +264,8 @@ pub async fn start(setup: AggregatorSetup) -> Result<AggregatorHandle, Aggregato
             }
             Err(e) => tracing::warn!(
                 version,
-                "stored checkpoints of this table version cannot be resumed: {e}"
+                "stored checkpoints of this table version cannot be resumed: {}",
+                l1.redact(&e.to_string())
             ),
         }
     }
@@ -267,6 +282,7 @@ pub async fn start(setup: AggregatorSetup) -> Result<AggregatorHandle, Aggregato
             outcomes: ctx.address().recipient(),
             metrics: metrics.clone(),
             config: config.submitter.clone(),
+            l1: l1.clone(),
         })
         .start();
         submitter = Some(started.clone());

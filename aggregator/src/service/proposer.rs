@@ -24,7 +24,8 @@ use std::{
 
 use actix::prelude::*;
 use chorus_contracts::Commitment;
-use chorus_rollup::{RollupConfig, RollupReader};
+use chorus_deploy::rpc_url;
+use chorus_rollup::{RollupConfig, RollupError, RollupReader};
 use futures::future::join_all;
 
 use super::{
@@ -131,6 +132,11 @@ struct Round {
     connected: Vec<RollupReader>,
 }
 
+/// `error` for the log, without the node's URL (it may hold an API key).
+fn redacted(error: &RollupError, config: &RollupConfig) -> String {
+    rpc_url::redact(&error.to_string(), &config.rpc_url)
+}
+
 async fn read_rollups(rollups: Vec<RollupConfig>, readers: HashMap<u64, RollupReader>) -> Round {
     let reads = rollups.into_iter().map(|config| {
         let reader = readers.get(&config.id).cloned();
@@ -139,7 +145,7 @@ async fn read_rollups(rollups: Vec<RollupConfig>, readers: HashMap<u64, RollupRe
                 Some(reader) => reader,
                 None => match tokio::time::timeout(NODE_TIMEOUT, config.connect()).await {
                     Ok(Ok(reader)) => reader,
-                    Ok(Err(e)) => return (config.id, Err(e.to_string()), None),
+                    Ok(Err(e)) => return (config.id, Err(redacted(&e, &config)), None),
                     Err(_) => {
                         return (config.id, Err("the node did not answer in time".into()), None);
                     }
@@ -147,7 +153,7 @@ async fn read_rollups(rollups: Vec<RollupConfig>, readers: HashMap<u64, RollupRe
             };
             let head = match tokio::time::timeout(NODE_TIMEOUT, reader.safe_head()).await {
                 Ok(Ok(head)) => Ok(head),
-                Ok(Err(e)) => Err(e.to_string()),
+                Ok(Err(e)) => Err(redacted(&e, &config)),
                 Err(_) => Err("the node did not answer in time".into()),
             };
             (config.id, head, Some(reader))

@@ -43,6 +43,7 @@ use alloy::{
     sol_types::{SolCall, SolEvent, SolInterface},
 };
 use chorus_contracts::IChorusAttestations::{self, IChorusAttestationsErrors};
+use chorus_deploy::rpc_url::RpcUrl;
 
 use super::{
     checkpoints::{SubmissionOutcome, SubmitAggregate},
@@ -83,6 +84,8 @@ pub struct Submitter {
     outcomes: Recipient<SubmissionOutcome>,
     metrics: Metrics,
     config: SubmitterConfig,
+    /// Only to take it out of the provider's error texts.
+    l1: RpcUrl,
     next_nonce: Option<u64>,
     in_flight: BTreeMap<u64, InFlight>,
     busy: HashSet<u64>,
@@ -107,6 +110,8 @@ pub struct SubmitterSetup {
     pub metrics: Metrics,
     /// Fee policy.
     pub config: SubmitterConfig,
+    /// The L1 endpoint `provider` reads, to keep its URL out of the logs.
+    pub l1: RpcUrl,
 }
 
 impl Submitter {
@@ -122,6 +127,7 @@ impl Submitter {
             outcomes: setup.outcomes,
             metrics: setup.metrics,
             config: setup.config,
+            l1: setup.l1,
             next_nonce: None,
             in_flight: BTreeMap::new(),
             busy: HashSet::new(),
@@ -158,7 +164,10 @@ impl Actor for Submitter {
                 Ok(nonce) => {
                     act.next_nonce = Some(nonce.max(max_pinned.map_or(0, |n| n + 1)));
                 }
-                Err(e) => tracing::warn!("cannot read the submitter's nonce yet: {e}"),
+                Err(e) => tracing::warn!(
+                    "cannot read the submitter's nonce yet: {}",
+                    act.l1.redact(&e.to_string())
+                ),
             }
             for submission in submissions {
                 tracing::info!(
@@ -320,6 +329,7 @@ impl Handler<SubmitAggregate> for Submitter {
                 }
                 Prepared::Done(outcome) => act.outcomes.do_send(outcome),
                 Prepared::Retry(reason) => {
+                    let reason = act.l1.redact(&reason);
                     tracing::warn!(checkpoint = id, %reason, "cannot prepare the L1 submission yet; retrying");
                     ctx.notify_later(msg, Duration::from_secs(2));
                 }
@@ -355,7 +365,8 @@ impl Handler<Watch> for Submitter {
             let used = match nonce {
                 Ok(nonce) => nonce,
                 Err(e) => {
-                    tracing::warn!("cannot read the submitter's nonce: {e}");
+                    let problem = act.l1.redact(&e.to_string());
+                    tracing::warn!("cannot read the submitter's nonce: {problem}");
                     return;
                 }
             };
@@ -471,7 +482,11 @@ impl Submitter {
                     act.outcomes.do_send(outcome);
                 }
                 Err(e) => {
-                    tracing::warn!(checkpoint = id, "cannot resolve the L1 submission yet: {e}")
+                    let problem = act.l1.redact(&e);
+                    tracing::warn!(
+                        checkpoint = id,
+                        "cannot resolve the L1 submission yet: {problem}"
+                    )
                 }
             }
         }));
@@ -493,7 +508,7 @@ impl Submitter {
             self.attestations,
         );
         let (cap, percent) = (self.max_fee_cap(), u128::from(self.config.bump_percent.max(10)));
-        let metrics = self.metrics.clone();
+        let (metrics, l1) = (self.metrics.clone(), self.l1.clone());
         let work = async move {
             // Someone else's attestation of this root: fill the nonce
             // without posting the checkpoint again.
@@ -560,7 +575,8 @@ impl Submitter {
             if let Err(e) = provider.send_raw_transaction(&envelope.encoded_2718()).await {
                 // "already known", "nonce too low" (included meanwhile) and
                 // underpriced replacements are settled by the next watch.
-                tracing::debug!(checkpoint = id, tx = %tx_hash, "broadcast answered: {e}");
+                let answer = l1.redact(&e.to_string());
+                tracing::debug!(checkpoint = id, tx = %tx_hash, "broadcast answered: {answer}");
             }
             tracing::info!(checkpoint = id, tx = %tx_hash, nonce = submission.nonce, kind, max_fee, priority_fee, "L1 transaction broadcast");
             Ok::<_, String>((broadcast, cancel))
@@ -584,7 +600,8 @@ impl Submitter {
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(checkpoint = id, "cannot broadcast yet: {e}");
+                    let problem = act.l1.redact(&e);
+                    tracing::warn!(checkpoint = id, "cannot broadcast yet: {problem}");
                     flight.last_sent = None;
                 }
             }

@@ -20,6 +20,7 @@ use chorus_contracts::{
     IChorusAttestations, IChorusRegistry,
     table::{FetchTableError, fetch_table},
 };
+use chorus_deploy::rpc_url::RpcUrl;
 
 use super::{collect::Collectors, collect::PrepareSignerSet, metrics::Metrics};
 use crate::quorum::{SignerSet, SignerSetError};
@@ -72,16 +73,20 @@ pub struct OperatorTable {
     refreshing: bool,
     /// The last failure logged, so a lasting one is logged once.
     last_failure: Option<String>,
+    /// Only to take it out of the provider's error texts.
+    l1: RpcUrl,
 }
 
 impl OperatorTable {
-    /// A follower of `registry` (with `attestations` for grace periods).
+    /// A follower of `registry` (with `attestations` for grace periods),
+    /// read through `provider`, which reads the L1 endpoint `l1`.
     pub fn new(
         provider: DynProvider,
         registry: Address,
         attestations: Address,
         collectors: Addr<Collectors>,
         metrics: Metrics,
+        l1: RpcUrl,
     ) -> Self {
         Self {
             provider,
@@ -92,6 +97,7 @@ impl OperatorTable {
             versions: BTreeMap::new(),
             refreshing: false,
             last_failure: None,
+            l1,
         }
     }
 }
@@ -168,7 +174,7 @@ impl Handler<Refresh> for OperatorTable {
         Box::pin(work.into_actor(self).map(|learnt, table, _| {
             table.refreshing = false;
             let learnt = learnt.inspect_err(|e| {
-                let failure = e.to_string();
+                let failure = table.l1.redact(&e.to_string());
                 if table.last_failure.as_ref() != Some(&failure) {
                     tracing::warn!("operator table: {failure}");
                     table.last_failure = Some(failure);

@@ -18,21 +18,19 @@ use alloy::{
     providers::{DynProvider, Provider},
     rpc::types::Filter,
     sol_types::{SolCall, SolEvent},
-    transports::http::reqwest::Url,
 };
 use chorus_contracts::{
     Commitment,
     IChorusAttestations::{self, CommitmentAttested, submitCheckpointWithCommitmentsCall},
     checkpoint::CheckpointTree,
 };
+use chorus_deploy::rpc_url::RpcUrl;
 use clap::{Args, Subcommand};
 use eyre::{WrapErr, bail, eyre};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    chain::{
-        DEPLOYMENT_FLAG, RPC_URL_FLAG, block_on, connect_read_only, read_deployment, redact_url,
-    },
+    chain::{DEPLOYMENT_FLAG, RPC_URL_FLAG, block_on, connect_read_only, read_deployment},
     keys::JSON_FLAG,
 };
 
@@ -89,7 +87,7 @@ struct Attestations {
     provider: DynProvider,
     address: Address,
     /// For redacting errors: transport errors quote the whole URL.
-    url: Url,
+    url: RpcUrl,
 }
 
 impl L1Args {
@@ -115,13 +113,13 @@ impl Attestations {
             "cannot read the attestation contract at {}: is --{DEPLOYMENT_FLAG} the deployment of \
              this chain? ({})",
             self.address,
-            redact_url(&format!("{error:#}"), &self.url)
+            self.url.redact(&format!("{error:#}"))
         )
     }
 
     /// An RPC failure, without the URL.
     fn rpc_error(&self, what: &str, error: impl fmt::Display) -> eyre::Report {
-        eyre!("{what}: {}", redact_url(&format!("{error:#}"), &self.url))
+        eyre!("{what}: {}", self.url.redact(&format!("{error:#}")))
     }
 
     /// The latest attested commitment of `rollup_id`, or why there is none.

@@ -10,11 +10,10 @@ use alloy::{
     network::EthereumWallet,
     primitives::Address,
     providers::{DynProvider, Provider, ProviderBuilder},
-    transports::http::reqwest::Url,
 };
-use chorus_deploy::chorus::Deployment;
+use chorus_deploy::{chorus::Deployment, rpc_url::RpcUrl};
 use clap::Args;
-use eyre::{WrapErr, bail};
+use eyre::{WrapErr, bail, eyre};
 
 use crate::password::PasswordArgs;
 
@@ -45,6 +44,16 @@ pub struct Chain {
     pub account: Address,
     /// The chain's EIP-155 id, as the RPC reports it.
     pub chain_id: u64,
+    /// The endpoint, shown as scheme, host and port.
+    pub url: RpcUrl,
+}
+
+impl Chain {
+    /// `error` (and its sources) as a report that does not quote the RPC
+    /// URL: transport errors do, and it may hold an API key.
+    pub fn scrub(&self, error: impl std::error::Error + 'static) -> eyre::Report {
+        eyre!(self.url.redact_error(&error))
+    }
 }
 
 impl SignerArgs {
@@ -59,10 +68,10 @@ impl SignerArgs {
         let url = parse_rpc_url(&self.rpc_url, &format!("--{RPC_URL_FLAG}"))?;
         let provider = ProviderBuilder::new()
             .wallet(EthereumWallet::from(signer))
-            .connect_http(url.clone())
+            .connect_http(url.url().clone())
             .erased();
         let chain_id = fetch_chain_id(&provider, &url).await?;
-        Ok(Chain { provider, account, chain_id })
+        Ok(Chain { provider, account, chain_id, url })
     }
 }
 
@@ -72,50 +81,18 @@ pub const RPC_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Parses an RPC URL; `origin` names where it came from (a flag or a
 /// configuration key). The URL itself is never echoed: it may hold an API key.
-pub fn parse_rpc_url(text: &str, origin: &str) -> eyre::Result<Url> {
-    text.parse().wrap_err_with(|| {
-        format!("{origin} is not a URL (it is not shown: it may hold an API key)")
-    })
-}
-
-/// The scheme, host and port of `url`, for messages: hosted RPC URLs often
-/// carry an API key in the path or query.
-pub fn shown_url(url: &Url) -> String {
-    format!(
-        "{}://{}{}",
-        url.scheme(),
-        url.host_str().unwrap_or("?"),
-        url.port().map(|port| format!(":{port}")).unwrap_or_default()
-    )
+pub fn parse_rpc_url(text: &str, origin: &str) -> eyre::Result<RpcUrl> {
+    RpcUrl::parse(text).map_err(|invalid| eyre!("{origin} is {invalid}"))
 }
 
 /// Asks the RPC for its chain id, which also checks that it answers.
-async fn fetch_chain_id(provider: &DynProvider, url: &Url) -> eyre::Result<u64> {
-    let shown = shown_url(url);
+async fn fetch_chain_id(provider: &DynProvider, url: &RpcUrl) -> eyre::Result<u64> {
     let failure = match tokio::time::timeout(RPC_TIMEOUT, provider.get_chain_id()).await {
         Ok(Ok(chain_id)) => return Ok(chain_id),
-        Ok(Err(error)) => redact_url(&format!("{error:#}"), url),
+        Ok(Err(error)) => url.redact(&format!("{error:#}")),
         Err(_) => format!("no answer within {}s", RPC_TIMEOUT.as_secs()),
     };
-    bail!("cannot reach the RPC at {shown}: is the node running and the URL right? ({failure})")
-}
-
-/// `text` with every part of `url` that may hold an API key (path, query,
-/// credentials) replaced: transport errors quote the whole URL.
-pub fn redact_url(text: &str, url: &Url) -> String {
-    let shown = shown_url(url);
-    let mut text = text.replace(url.as_str(), &shown);
-    text = text.replace(url.as_str().trim_end_matches('/'), &shown);
-    let secrets = [
-        Some(url.path()).filter(|path| path.len() > 1),
-        url.query(),
-        Some(url.username()).filter(|user| !user.is_empty()),
-        url.password(),
-    ];
-    for secret in secrets.into_iter().flatten() {
-        text = text.replace(secret, "<redacted>");
-    }
-    text
+    bail!("cannot reach the RPC at {url}: is the node running and the URL right? ({failure})")
 }
 
 /// A read-only connection: no key, for views and checks.
@@ -124,20 +101,18 @@ pub struct ReadOnlyChain {
     pub provider: DynProvider,
     /// The chain's EIP-155 id, as the RPC reports it.
     pub chain_id: u64,
-    /// The endpoint as messages may show it (scheme, host, port).
-    pub shown: String,
-    /// The endpoint, for [`redact_url`]: never print it whole.
-    pub url: Url,
+    /// The endpoint: shown as scheme, host and port, and able to take
+    /// itself out of error texts ([`RpcUrl::redact`]).
+    pub url: RpcUrl,
 }
 
 /// Connects to `rpc_url` without a key and checks it answers; `origin`
 /// names where the URL came from, for messages.
 pub async fn connect_read_only(rpc_url: &str, origin: &str) -> eyre::Result<ReadOnlyChain> {
     let url = parse_rpc_url(rpc_url, origin)?;
-    let shown = shown_url(&url);
-    let provider = ProviderBuilder::new().connect_http(url.clone()).erased();
+    let provider = ProviderBuilder::new().connect_http(url.url().clone()).erased();
     let chain_id = fetch_chain_id(&provider, &url).await?;
-    Ok(ReadOnlyChain { provider, chain_id, shown, url })
+    Ok(ReadOnlyChain { provider, chain_id, url })
 }
 
 /// Reads a deployment JSON as `chorus deploy` writes it.
@@ -174,24 +149,4 @@ pub fn block_on<F: std::future::Future<Output = eyre::Result<()>>>(future: F) ->
         .build()
         .wrap_err("cannot start the async runtime")?
         .block_on(future)
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-
-    #[test]
-    fn redaction_keeps_the_host_and_hides_keys() {
-        let url: Url = "https://user:pw@rpc.example.org:8443/v3/KEY123?token=T0K".parse().unwrap();
-        let error = format!("error sending request for url ({url}): timed out; path /v3/KEY123");
-        let redacted = redact_url(&error, &url);
-        assert!(redacted.contains("https://rpc.example.org:8443"), "{redacted}");
-        for secret in ["KEY123", "T0K", "user", "pw@"] {
-            assert!(!redacted.contains(secret), "{secret} in {redacted}");
-        }
-        let plain: Url = "http://127.0.0.1:8545".parse().unwrap();
-        assert_eq!(redact_url("at http://127.0.0.1:8545/", &plain), "at http://127.0.0.1:8545");
-    }
 }

@@ -68,7 +68,9 @@ impl DeployArgs {
             }
             None => {
                 tracing::info!(chain_id = chain.chain_id, "deploying EigenLayer core");
-                deploy_eigenlayer(&chain.provider, chain.account).await?
+                deploy_eigenlayer(&chain.provider, chain.account)
+                    .await
+                    .map_err(|error| chain.scrub(error))?
             }
         };
         let config = ChorusConfig {
@@ -77,8 +79,9 @@ impl DeployArgs {
             ..ChorusConfig::default()
         };
         tracing::info!("deploying Chorus");
-        let (chorus, _) =
-            deploy_chorus(&chain.provider, chain.account, &eigenlayer, &config).await?;
+        let (chorus, _) = deploy_chorus(&chain.provider, chain.account, &eigenlayer, &config)
+            .await
+            .map_err(|error| chain.scrub(error))?;
         let deployment = Deployment { chain_id: chain.chain_id, eigenlayer, chorus };
         let json = serde_json::to_string_pretty(&deployment)?;
         // The existence check above ran minutes ago: create_new refuses a

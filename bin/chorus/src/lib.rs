@@ -83,7 +83,12 @@ pub fn main_entry() -> std::process::ExitCode {
     use std::process::ExitCode;
 
     let cli = Cli::parse();
-    let outcome = crate::logging::init(cli.log_format).and_then(|()| cli.run());
+    // The devnet's in-process nodes would bury its progress lines at `info`.
+    let default_filter = match cli.command {
+        Command::Devnet(_) => devnet::DEFAULT_LOG_FILTER,
+        _ => "info",
+    };
+    let outcome = crate::logging::init(cli.log_format, default_filter).and_then(|()| cli.run());
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(report) => {

@@ -15,9 +15,11 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global subscriber.
-pub fn init(format: LogFormat) -> eyre::Result<()> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// Installs the global subscriber; `default_filter` applies when `RUST_LOG`
+/// is unset.
+pub fn init(format: LogFormat, default_filter: &str) -> eyre::Result<()> {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -89,6 +89,7 @@ impl RegisterArgs {
         };
         let steps = register_operator(&chain.provider, &deployment, chain.account, &bls, &plan)
             .await
+            .map_err(|error| chain.scrub(error))
             .wrap_err("registration stopped; fix the cause and run the command again")?;
         for report in steps {
             match report.outcome {

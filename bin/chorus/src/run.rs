@@ -128,7 +128,7 @@ pub async fn check_l1(rpc_url: &str, origin: &str, deployment: &Deployment) -> e
             "the L1 at {} ({origin}) serves chain {}, but the deployment file describes chain {}: \
              point the RPC URL at the chain Chorus was deployed to, or use that chain's deployment \
              file",
-            chain.shown,
+            chain.url,
             chain.chain_id,
             deployment.chain_id
         );

@@ -19,18 +19,9 @@ use chorus::{
 };
 use chorus_contracts::{Commitment, IChorusAttestations, checkpoint::CheckpointTree};
 use chorus_deploy::chorus::{ChorusConfig, Rollup};
-use chorus_tests::Devchain;
+use chorus_tests::{Devchain, commitment};
 use common::{all_output, chorus, flag, ok};
 use serde_json::Value;
-
-fn commitment(rollup_id: u64, height: u64, variant: u8) -> Commitment {
-    Commitment {
-        rollupId: rollup_id,
-        l2BlockNumber: height,
-        l2BlockHash: keccak256([variant, 1]),
-        stateRoot: keccak256([variant, 2]),
-    }
-}
 
 fn hex(hash: &B256) -> String {
     hash.to_string()

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{chorus, flag, stderr, stdout_json};
+use common::{chorus, deployment_without_contracts, flag, stderr, stdout_json};
 
 use std::{path::Path, process::Output};
 
@@ -18,10 +18,6 @@ use chorus::{
     protection::{BLS_KEYSTORE_FLAG, CREATE_FLAG, FILE_FLAG, OUT_FLAG, STORE_FLAG},
 };
 use chorus_contracts::Commitment;
-use chorus_deploy::{
-    chorus::{ChorusDeployment, Deployment},
-    eigenlayer::{EigenLayerDeployment, EigenLayerImplementations},
-};
 use chorus_keys::bls::PublicKey;
 use chorus_operator::protection::{CheckpointToSign, Domain, Safe, SlashingProtection};
 use serde_json::Value;
@@ -95,40 +91,11 @@ impl Workspace {
     /// A deployment file on chain `chain_id` whose attestation contract is
     /// `0xbyte…byte`.
     fn deployment(&self, name: &str, chain_id: u64, byte: u8) -> (String, Domain) {
-        let address = |offset: u8| Address::repeat_byte(offset);
-        let deployment = Deployment {
-            chain_id,
-            eigenlayer: EigenLayerDeployment {
-                allocation_manager: address(1),
-                delegation_manager: address(2),
-                strategy_manager: address(3),
-                avs_directory: address(4),
-                permission_controller: address(5),
-                eigen_pod_manager: address(6),
-                pauser_registry: address(7),
-                token: address(8),
-                strategy: address(9),
-                owner: address(10),
-                implementations: EigenLayerImplementations {
-                    allocation_manager: address(11),
-                    delegation_manager: address(12),
-                    strategy_manager: address(13),
-                    avs_directory: address(14),
-                    permission_controller: address(15),
-                    eigen_pod_manager: address(16),
-                    empty_contract: address(17),
-                },
-            },
-            chorus: ChorusDeployment {
-                registry: address(20),
-                attestations: address(byte),
-                slasher: address(21),
-                quorum_bps: 6667,
-            },
-        };
+        let attestations = Address::repeat_byte(byte);
+        let deployment = deployment_without_contracts(chain_id, attestations);
         let path = self.path(name);
         std::fs::write(&path, serde_json::to_string_pretty(&deployment).unwrap()).unwrap();
-        (path, Domain { l1_chain_id: chain_id, attestation_contract: address(byte) })
+        (path, Domain { l1_chain_id: chain_id, attestation_contract: attestations })
     }
 
     /// Runs `chorus protection <command>` on a store with the common flags.

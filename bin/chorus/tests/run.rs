@@ -18,14 +18,12 @@ use alloy::primitives::Address;
 use chorus::{
     keys::{DIR_FLAG, JSON_FLAG},
     password::PASSWORD_FILE_FLAG,
-    protection::{BLS_KEYSTORE_FLAG, STORE_FLAG},
     run::{ALLOW_INSECURE_KEY_PERMISSIONS_FLAG, CONFIG_FLAG},
 };
-use chorus_deploy::{
-    chorus::{ChorusDeployment, Deployment},
-    eigenlayer::{EigenLayerDeployment, EigenLayerImplementations},
+use common::{
+    all_output, chorus, chorus_in, create_protection_store, deployment_without_contracts, flag,
+    stdout_json,
 };
-use common::{all_output, chorus, chorus_in, flag, stdout_json};
 
 const RIGHT_PASSWORD: &str = "right horse battery";
 const WRONG_PASSWORD: &str = "wrong staple";
@@ -35,37 +33,7 @@ const URL_SECRET: &str = "s3cr3t-api-key";
 /// A deployment file for chain 31337; nothing needs to be deployed for the
 /// checks that run before the L1 is contacted.
 fn deployment_json() -> String {
-    let address = |byte| Address::repeat_byte(byte);
-    let deployment = Deployment {
-        chain_id: 31337,
-        eigenlayer: EigenLayerDeployment {
-            allocation_manager: address(1),
-            delegation_manager: address(2),
-            strategy_manager: address(3),
-            avs_directory: address(4),
-            permission_controller: address(5),
-            eigen_pod_manager: address(6),
-            pauser_registry: address(7),
-            token: address(8),
-            strategy: address(9),
-            owner: address(10),
-            implementations: EigenLayerImplementations {
-                allocation_manager: address(11),
-                delegation_manager: address(12),
-                strategy_manager: address(13),
-                avs_directory: address(14),
-                permission_controller: address(15),
-                eigen_pod_manager: address(16),
-                empty_contract: address(17),
-            },
-        },
-        chorus: ChorusDeployment {
-            registry: address(18),
-            attestations: address(19),
-            slasher: address(20),
-            quorum_bps: 6667,
-        },
-    };
+    let deployment = deployment_without_contracts(31337, Address::repeat_byte(19));
     serde_json::to_string_pretty(&deployment).unwrap()
 }
 
@@ -157,17 +125,11 @@ url = "http://127.0.0.1:3"
 }
 
 fn create_store(site: &Site, keystore: &str) {
-    let output = chorus(&[
-        "protection",
-        "create",
-        &flag(STORE_FLAG),
+    create_protection_store(
         &site.text("protection.sqlite"),
-        "--deployment",
         &site.text("deployment.json"),
-        &flag(BLS_KEYSTORE_FLAG),
         &site.text(keystore),
-    ]);
-    assert!(output.status.success(), "{}", all_output(&output));
+    );
 }
 
 /// The output of a run that must have refused to start.

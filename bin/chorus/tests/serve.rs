@@ -20,7 +20,6 @@ use std::{
 use chorus::{
     keys::{DIR_FLAG, JSON_FLAG, SECRET_FILE_FLAG},
     password::PASSWORD_FILE_FLAG,
-    protection::{BLS_KEYSTORE_FLAG, STORE_FLAG},
     run::CONFIG_FLAG,
 };
 use chorus_deploy::{
@@ -28,7 +27,7 @@ use chorus_deploy::{
     chorus::{ChorusConfig, Rollup},
 };
 use chorus_tests::Devchain;
-use common::{chorus, flag, ok, stdout_json};
+use common::{chorus, create_protection_store, flag, stdout_json};
 
 const L2_CHAIN_ID: u64 = 901;
 
@@ -167,16 +166,7 @@ async fn aggregator_and_operator_serve_until_sigterm() {
         &flag(JSON_FLAG),
     ]));
     let bls = bls["path"].as_str().unwrap().to_owned();
-    ok(&chorus(&[
-        "protection",
-        "create",
-        &flag(STORE_FLAG),
-        &text("protection.sqlite"),
-        "--deployment",
-        &text("deployment.json"),
-        &flag(BLS_KEYSTORE_FLAG),
-        &bls,
-    ]));
+    create_protection_store(&text("protection.sqlite"), &text("deployment.json"), &bls);
 
     let (aggregator_api, operator_api) = (free_port(), free_port());
     let l1 = chain.anvil.endpoint();

@@ -13,6 +13,8 @@
 //! - [`chorus::deploy_chorus`] deploys the Chorus contracts on top and sets
 //!   up the AVS; [`chorus::Deployment`] is the JSON every command reads.
 //! - [`anvil`] launches the project's pinned anvil for tests and devnets.
+//! - [`rpc_url`] shows RPC URLs without the API keys they often carry, and
+//!   takes them out of error texts: every crate prints endpoints through it.
 //! - [`contracts`] are the bindings of the small devnet support contracts
 //!   in `contracts/src/eigenlayer/` (proxy, pauser registry, strategy, a
 //!   registrar that admits everyone).
@@ -29,6 +31,7 @@ pub mod chorus;
 pub mod contracts;
 pub mod eigenlayer;
 mod error;
+pub mod rpc_url;
 mod tx;
 
 pub use error::{DeployError, decode_revert};

@@ -33,6 +33,7 @@ use actix::{
 };
 use alloy::primitives::{Address, Bytes};
 use chorus_contracts::Commitment;
+use chorus_deploy::rpc_url;
 use chorus_wire::{
     Domain, Proposal, RejectReason, RejectedCommitment, Rejection, SignedCheckpoint, routes,
 };
@@ -122,7 +123,8 @@ pub(crate) enum LinkError {
 #[derive(Clone)]
 struct AggregatorClient {
     base: String,
-    /// The base URL without credentials, for logs, metrics and the API.
+    /// The base URL as [`rpc_url::shown`] shows it, for logs, metrics and
+    /// the API.
     shown: String,
     http: reqwest::Client,
 }
@@ -457,7 +459,7 @@ impl AggregatorLink {
     pub(crate) fn new(index: usize, base_url: &str, peers: Arc<LinkPeers>) -> Self {
         let client = AggregatorClient {
             base: base_url.trim_end_matches('/').to_owned(),
-            shown: without_credentials(base_url),
+            shown: rpc_url::shown(base_url),
             http: reqwest::Client::new(),
         };
         Self {
@@ -567,20 +569,6 @@ impl AggregatorLink {
     }
 }
 
-/// `url` without a user name or password, trailing slash trimmed.
-fn without_credentials(url: &str) -> String {
-    match url.parse::<reqwest::Url>() {
-        Ok(mut parsed) => {
-            // Both fail only for URLs that cannot have credentials.
-            let _ = parsed.set_username("");
-            let _ = parsed.set_password(None);
-            parsed.as_str().trim_end_matches('/').to_owned()
-        }
-        // start() refuses unparsable URLs; never show one anyway.
-        Err(_) => "[unparsable aggregator URL]".to_owned(),
-    }
-}
-
 /// The pause after `failures` errors in a row.
 fn backoff(failures: u32) -> Duration {
     let doublings = failures.saturating_sub(1).min(16);
@@ -641,14 +629,5 @@ mod tests {
         assert_eq!(backoff(3), FIRST_BACKOFF * 4);
         assert_eq!(backoff(100), MAX_BACKOFF);
         assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
-    }
-
-    #[test]
-    fn aggregator_urls_are_shown_without_credentials() {
-        assert_eq!(
-            without_credentials("http://user:secret@agg.example:7300/"),
-            "http://agg.example:7300"
-        );
-        assert_eq!(without_credentials("http://127.0.0.1:7300"), "http://127.0.0.1:7300");
     }
 }

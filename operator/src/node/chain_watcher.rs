@@ -26,10 +26,11 @@ use chorus_contracts::{
     IChorusAttestations, IChorusRegistry,
     table::{FetchTableError, fetch_table},
 };
+use chorus_deploy::rpc_url;
 
 use super::{
     metrics::Metrics,
-    service::{Condition, GetServiceStatus, ServiceInfo, ServiceStatus, Shutdown, redact},
+    service::{Condition, GetServiceStatus, ServiceInfo, ServiceStatus, Shutdown},
 };
 
 /// How often the registry is read.
@@ -287,7 +288,7 @@ impl ChainWatcher {
                 self.view = Some(view);
             }
             Err(error) => {
-                let problem = redact(&error.to_string(), &self.rpc_url, "[l1] rpc_url");
+                let problem = rpc_url::redact(&error.to_string(), &self.rpc_url);
                 if self.condition.down(problem.clone()) {
                     tracing::warn!(error = %problem, "cannot read the Chorus registry on L1; check [l1] rpc_url and that the node is running. Signing goes on with the last table seen");
                 }

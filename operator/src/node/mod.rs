@@ -110,14 +110,13 @@ pub enum NodeError {
     #[error("rollup {0} is configured twice in [[rollups]]: keep one entry per rollup")]
     DuplicateRollup(u64),
     /// A URL that does not parse.
-    #[error("{what} URL {url:?} is not valid: {reason}")]
+    #[error("{what} is {reason}")]
     BadUrl {
         /// Which URL (`[l1] rpc_url`, an aggregator).
         what: &'static str,
-        /// The URL.
-        url: String,
-        /// The parser's complaint.
-        reason: String,
+        /// The parser's complaint, which never quotes the URL (it may
+        /// carry an API key).
+        reason: chorus_deploy::rpc_url::InvalidRpcUrl,
     },
     /// The node API could not listen.
     #[error("cannot listen on {addr} for the node API ([api] listen): {source}")]
@@ -311,11 +310,9 @@ fn check_setup(
 }
 
 fn parse_url(what: &'static str, url: &str) -> Result<Url, NodeError> {
-    url.parse().map_err(|error: <Url as std::str::FromStr>::Err| NodeError::BadUrl {
-        what,
-        url: url.to_owned(),
-        reason: error.to_string(),
-    })
+    chorus_deploy::rpc_url::RpcUrl::parse(url)
+        .map(|url| url.url().clone())
+        .map_err(|reason| NodeError::BadUrl { what, reason })
 }
 
 /// Binds the node API (one worker: it serves a handful of scrapes).

@@ -13,12 +13,13 @@ use actix::{
     WrapFuture,
 };
 use chorus_contracts::Commitment;
+use chorus_deploy::rpc_url;
 use chorus_rollup::{Judgement, RollupConfig, RollupError, RollupReader};
 use chorus_wire::RejectReason;
 
 use super::{
     metrics::Metrics,
-    service::{Condition, GetServiceStatus, ServiceInfo, Shutdown, redact},
+    service::{Condition, GetServiceStatus, ServiceInfo, Shutdown},
 };
 
 /// How often the watcher reads the safe head (and retries connecting).
@@ -90,7 +91,7 @@ impl RollupWatcher {
                 }
             }
             Err(error) => {
-                let problem = redact(&error.to_string(), &self.config.rpc_url, "[rollups] rpc_url");
+                let problem = rpc_url::redact(&error.to_string(), &self.config.rpc_url);
                 if self.condition.down(problem.clone()) {
                     tracing::warn!(
                         rollup,

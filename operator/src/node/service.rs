@@ -84,33 +84,3 @@ impl Condition {
         }
     }
 }
-
-/// `text` with every spelling of `url` replaced by `placeholder`: RPC URLs
-/// often carry an API key, and errors of HTTP clients quote the URL.
-pub(crate) fn redact(text: &str, url: &str, placeholder: &str) -> String {
-    // The client may print the URL normalised (a trailing slash added):
-    // replace the longest spellings first.
-    let mut spellings = vec![url.to_owned()];
-    if let Ok(parsed) = url.parse::<reqwest::Url>() {
-        spellings.push(parsed.as_str().to_owned());
-        spellings.push(parsed.as_str().trim_end_matches('/').to_owned());
-    }
-    spellings.retain(|spelling| !spelling.is_empty());
-    spellings.sort_by_key(|spelling| std::cmp::Reverse(spelling.len()));
-    spellings.iter().fold(text.to_owned(), |text, spelling| text.replace(spelling, placeholder))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redaction_hides_the_url_however_it_is_spelt() {
-        let url = "https://node.example/v2/SECRETKEY";
-        let error = "error sending request for url (https://node.example/v2/SECRETKEY)";
-        let redacted = redact(error, url, "[rpc_url]");
-        assert_eq!(redacted, "error sending request for url ([rpc_url])");
-        let normalised = redact("for url (http://127.0.0.1:8545/)", "http://127.0.0.1:8545", "[x]");
-        assert_eq!(normalised, "for url ([x])");
-    }
-}
