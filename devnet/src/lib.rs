@@ -83,7 +83,7 @@ pub use checkpoints::{AttestedCheckpoint, attested_between, attested_checkpoints
 pub use error::DevnetError;
 pub use info::{AggregatorInfo, ChainInfo, DEPLOYMENT_JSON, DEVNET_JSON, DevnetInfo, OperatorInfo};
 pub use options::{
-    ANVIL_FIRST_KEY, DevnetOptions, FIRST_ROLLUP_ID, MAX_OPERATORS, MAX_ROLLUPS, Mode,
+    ANVIL_FIRST_KEY, DEFAULT_DIR, DevnetOptions, FIRST_ROLLUP_ID, MAX_OPERATORS, MAX_ROLLUPS, Mode,
 };
 pub use progress::{ProgressEvent, ProgressMonitor};
 

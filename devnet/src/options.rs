@@ -28,6 +28,10 @@ pub const MAX_OPERATORS: usize = 64;
 /// Most rollups a devnet starts (each is one anvil process).
 pub const MAX_ROLLUPS: usize = 16;
 
+/// The folder a devnet uses unless told otherwise. Not `devnet`: in a
+/// checkout of this repository that is the crate's own source folder.
+pub const DEFAULT_DIR: &str = "chorus-devnet";
+
 /// How a node (operator or aggregator) runs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Mode {
@@ -43,7 +47,7 @@ pub enum Mode {
 }
 
 /// What to start. [`Default`] is the devnet `chorus devnet` starts: four
-/// operators, two rollups, everything in `./devnet`, in this process.
+/// operators, two rollups, everything in [`DEFAULT_DIR`], in this process.
 #[derive(Debug, Clone)]
 pub struct DevnetOptions {
     /// Operators to create, register and run.
@@ -83,7 +87,7 @@ impl Default for DevnetOptions {
         Self {
             operators: 4,
             rollups: 2,
-            dir: PathBuf::from("devnet"),
+            dir: PathBuf::from(DEFAULT_DIR),
             l1_rpc: None,
             deployer_key: None,
             l1_block_time: Duration::from_secs(1),

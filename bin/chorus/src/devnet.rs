@@ -46,7 +46,7 @@ pub struct DevnetArgs {
     /// Folder for keystores, stores, configuration files, logs and
     /// devnet.json. It must be empty, missing, or a previous devnet's folder
     /// (whose files are replaced).
-    #[arg(long = DIR_FLAG, value_name = "PATH", default_value = "devnet")]
+    #[arg(long = DIR_FLAG, value_name = "PATH", default_value = chorus_devnet::DEFAULT_DIR)]
     pub dir: PathBuf,
     /// Use this running L1 instead of starting anvil. anvil's first dev
     /// account deploys (it must be funded there); operators and submitter
