@@ -140,6 +140,7 @@ impl Chain {
             api: AggregatorApiConfig { listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)) },
             store: StoreConfig { path: store.join("aggregator.sqlite") },
             proposer: ProposerConfig { interval_ms: 200, proposal_timeout_secs: 12 },
+            watcher: Default::default(),
         }
     }
 

@@ -118,6 +118,7 @@ impl L1 {
             }],
             aggregators: vec![AggregatorEndpoint { url: format!("http://{aggregator}") }],
             api: NodeApiConfig { listen: SocketAddr::from(([127, 0, 0, 1], 0)) },
+            watcher: Default::default(),
         }
     }
 

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod l1;
 pub mod lying_rpc;
+pub mod malicious_aggregator;
 
 use std::collections::HashSet;
 

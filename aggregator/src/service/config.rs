@@ -26,6 +26,10 @@ pub struct AggregatorConfig {
     /// When to propose.
     #[serde(default)]
     pub proposer: ProposerConfig,
+    /// An equivocation watcher run beside it (`chorus watch` in the same
+    /// process); off unless `enabled`.
+    #[serde(default)]
+    pub watcher: chorus_slashing::WatcherConfig,
 }
 
 /// `[submitter]`.

@@ -13,8 +13,9 @@ use crate::{
     config_file::{self, Loaded, SUBMITTER_PASSWORD_ENV},
     run::{
         PasswordOrigin, RunArgs, ShutdownSignals, check_l1, in_actix_system,
-        read_configured_deployment, serve_until_signal,
+        read_configured_deployment, serve_until_signal, start_with_watcher,
     },
+    watch::ConfiguredWatcher,
 };
 
 /// The `aggregator` subcommands.
@@ -62,6 +63,8 @@ fn run(args: &RunArgs) -> eyre::Result<()> {
         })?;
     drop(password);
     let l1_origin = loaded.origin_of("l1.rpc_url");
+    let own_feed = vec![format!("http://{}", config.api.listen)];
+    let watcher = ConfiguredWatcher::prepare(&config.watcher, &config.l1.rpc_url, &own_feed, args)?;
     let config = loaded.config;
     tracing::info!(
         submitter = %signer.address(),
@@ -71,7 +74,8 @@ fn run(args: &RunArgs) -> eyre::Result<()> {
     in_actix_system(async move {
         let signals = ShutdownSignals::listen()?;
         check_l1(&config.l1.rpc_url, &l1_origin, &deployment).await?;
-        let setup = AggregatorSetup { config, submitter: signer, deployment };
-        serve_until_signal("aggregator", signals, service::start(setup)).await
+        let setup = AggregatorSetup { config, submitter: signer, deployment: deployment.clone() };
+        let start = start_with_watcher(service::start(setup), watcher, deployment);
+        serve_until_signal("aggregator", signals, start).await
     })
 }

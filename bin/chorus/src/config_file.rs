@@ -23,6 +23,7 @@ use std::{
 
 use chorus_aggregator::service::AggregatorConfig;
 use chorus_operator::node::NodeConfig;
+use chorus_slashing::WatcherConfig;
 use eyre::{WrapErr, bail};
 use serde::de::DeserializeOwned;
 
@@ -35,9 +36,12 @@ pub const BLS_PASSWORD_ENV: &str = "CHORUS_BLS_PASSWORD";
 /// The aggregator's submitter keystore password, when no password file is
 /// configured.
 pub const SUBMITTER_PASSWORD_ENV: &str = "CHORUS_SUBMITTER_PASSWORD";
+/// The `[watcher]` keystore password, when no password file is configured.
+pub const WATCHER_PASSWORD_ENV: &str = "CHORUS_WATCHER_PASSWORD";
 /// `CHORUS_` variables that hold secrets and are never configuration, even
 /// if one day they were spelled like an override.
-pub const SECRET_ENV_VARS: [&str; 2] = [BLS_PASSWORD_ENV, SUBMITTER_PASSWORD_ENV];
+pub const SECRET_ENV_VARS: [&str; 3] =
+    [BLS_PASSWORD_ENV, SUBMITTER_PASSWORD_ENV, WATCHER_PASSWORD_ENV];
 
 /// A configuration type that [`load`] reads.
 pub trait ConfigFile: DeserializeOwned {
@@ -65,6 +69,7 @@ impl ConfigFile for NodeConfig {
         if let Some(file) = operator.bls_password_file.as_mut() {
             paths.push(("operator.bls_password_file", file));
         }
+        paths.extend(watcher_paths(&mut self.watcher));
         paths
     }
 }
@@ -83,8 +88,21 @@ impl ConfigFile for AggregatorConfig {
         if let Some(file) = submitter.password_file.as_mut() {
             paths.push(("submitter.password_file", file));
         }
+        paths.extend(watcher_paths(&mut self.watcher));
         paths
     }
+}
+
+/// The files of a `[watcher]` section.
+fn watcher_paths(watcher: &mut WatcherConfig) -> Vec<(&'static str, &mut PathBuf)> {
+    let mut paths = vec![("watcher.store", &mut watcher.store)];
+    if let Some(file) = watcher.ecdsa_keystore.as_mut() {
+        paths.push(("watcher.ecdsa_keystore", file));
+    }
+    if let Some(file) = watcher.password_file.as_mut() {
+        paths.push(("watcher.password_file", file));
+    }
+    paths
 }
 
 /// One environment variable applied as an override.

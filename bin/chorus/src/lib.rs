@@ -14,12 +14,14 @@ pub mod chain;
 pub mod config_file;
 pub mod deploy;
 pub mod devnet;
+pub mod drill;
 pub mod keys;
 pub mod logging;
 pub mod operator;
 pub mod password;
 pub mod protection;
 pub mod run;
+pub mod watch;
 
 /// Restaked validation for rollups: operator keys, nodes and tooling.
 #[derive(Debug, Parser)]
@@ -59,6 +61,13 @@ pub enum Command {
     /// Slashing protection: create, inspect, export and import a BLS key's store.
     #[command(subcommand)]
     Protection(protection::ProtectionCommand),
+    /// Drills: an equivocation that gets the drill operator slashed (test
+    /// networks), and operators stopped on a devnet to measure liveness.
+    #[command(subcommand)]
+    Drill(drill::DrillCommand),
+    /// Watch aggregators' public signature feeds for equivocation and prove
+    /// it to the slasher; runs until Ctrl-C or SIGTERM.
+    Watch(watch::WatchArgs),
 }
 
 impl Cli {
@@ -72,6 +81,8 @@ impl Cli {
             Command::Attestation(command) => command.run(),
             Command::Devnet(args) => args.run(),
             Command::Protection(command) => command.run(),
+            Command::Drill(command) => command.run(),
+            Command::Watch(args) => args.run(),
         }
     }
 }
@@ -86,6 +97,7 @@ pub fn main_entry() -> std::process::ExitCode {
     // The devnet's in-process nodes would bury its progress lines at `info`.
     let default_filter = match cli.command {
         Command::Devnet(_) => devnet::DEFAULT_LOG_FILTER,
+        Command::Drill(_) => drill::DEFAULT_LOG_FILTER,
         _ => "info",
     };
     let outcome = crate::logging::init(cli.log_format, default_filter).and_then(|()| cli.run());

@@ -226,3 +226,53 @@ impl ShutdownSignals {
         }
     }
 }
+
+/// A node or aggregator with the equivocation watcher of its `[watcher]`
+/// section running beside it.
+pub struct WithWatcher<H> {
+    service: H,
+    watcher: Option<chorus_slashing::WatcherHandle>,
+}
+
+impl<H: RunningService> RunningService for WithWatcher<H> {
+    fn api_addr(&self) -> SocketAddr {
+        self.service.api_addr()
+    }
+
+    async fn stop(self) {
+        if let Some(watcher) = self.watcher {
+            watcher.stop().await;
+        }
+        self.service.stop().await;
+    }
+}
+
+/// Why a service or its watcher could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError<E: std::error::Error + 'static> {
+    /// The service itself.
+    #[error(transparent)]
+    Service(E),
+    /// Its watcher (the service was stopped again).
+    #[error("the [watcher] could not start: {0}")]
+    Watcher(#[source] chorus_slashing::WatcherError),
+}
+
+/// Starts a service, then its watcher if one is configured.
+pub async fn start_with_watcher<H: RunningService, E: std::error::Error + 'static>(
+    start: impl Future<Output = Result<H, E>>,
+    watcher: Option<crate::watch::ConfiguredWatcher>,
+    deployment: chorus_deploy::chorus::Deployment,
+) -> Result<WithWatcher<H>, StartError<E>> {
+    let service = start.await.map_err(StartError::Service)?;
+    let Some(watcher) = watcher else {
+        return Ok(WithWatcher { service, watcher: None });
+    };
+    match watcher.start(deployment).await {
+        Ok(handle) => Ok(WithWatcher { service, watcher: Some(handle) }),
+        Err(error) => {
+            service.stop().await;
+            Err(StartError::Watcher(error))
+        }
+    }
+}

@@ -196,6 +196,25 @@ fn operator_run_refuses_a_keystore_others_can_read() {
 }
 
 #[test]
+fn an_enabled_watcher_needs_its_own_key() {
+    let (site, keystore) = operator_site();
+    create_store(&site, &keystore);
+    let env = [("CHORUS_WATCHER__ENABLED", "true")];
+    let text = refused(&site.run("operator", "operator.toml", &env, &[]));
+    assert!(text.contains("names no watcher.ecdsa_keystore"), "{text}");
+
+    // A path from the environment is taken as given: absolute here.
+    let watcher_key = site.text(&site.generate("ecdsa"));
+    let env = [
+        ("CHORUS_WATCHER__ENABLED", "true"),
+        ("CHORUS_WATCHER__ECDSA_KEYSTORE", watcher_key.as_str()),
+        ("CHORUS_WATCHER_PASSWORD", WRONG_PASSWORD),
+    ];
+    let text = refused(&site.run("operator", "operator.toml", &env, &[]));
+    assert!(text.contains("cannot open the watcher's Ethereum keystore"), "{text}");
+}
+
+#[test]
 fn configuration_errors_name_the_key() {
     let (site, _) = operator_site();
     let config = std::fs::read_to_string(site.path("operator.toml")).unwrap();

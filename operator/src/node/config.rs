@@ -24,6 +24,10 @@ pub struct NodeConfig {
     /// The node API and metrics.
     #[serde(default)]
     pub api: NodeApiConfig,
+    /// An equivocation watcher run beside it (`chorus watch` in the same
+    /// process); off unless `enabled`.
+    #[serde(default)]
+    pub watcher: chorus_slashing::WatcherConfig,
 }
 
 /// `[operator]`: the operator's identity and keys.

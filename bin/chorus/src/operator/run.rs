@@ -19,8 +19,9 @@ use crate::{
     keys::{decrypt_bls_keystore_with, parse_bls_keystore, read_keystore_text},
     run::{
         PasswordOrigin, RunArgs, ShutdownSignals, check_l1, in_actix_system,
-        read_configured_deployment, serve_until_signal,
+        read_configured_deployment, serve_until_signal, start_with_watcher,
     },
+    watch::ConfiguredWatcher,
 };
 
 /// Loads everything the node needs, starts it and runs it until a signal.
@@ -58,6 +59,9 @@ pub(super) fn run(args: &RunArgs) -> eyre::Result<()> {
         )
     })?;
     let l1_origin = loaded.origin_of("l1.rpc_url");
+    let own_feeds: Vec<String> = config.aggregators.iter().map(|a| a.url.clone()).collect();
+    let watcher =
+        ConfiguredWatcher::prepare(&config.watcher, &config.l1.rpc_url, &own_feeds, args)?;
     let config = loaded.config;
     tracing::info!(
         operator = %config.operator.address,
@@ -69,8 +73,9 @@ pub(super) fn run(args: &RunArgs) -> eyre::Result<()> {
     in_actix_system(async move {
         let signals = ShutdownSignals::listen()?;
         check_l1(&config.l1.rpc_url, &l1_origin, &deployment).await?;
-        let setup = NodeSetup { config, key, deployment, protection };
-        serve_until_signal("operator node", signals, node::start(setup)).await
+        let setup = NodeSetup { config, key, deployment: deployment.clone(), protection };
+        let start = start_with_watcher(node::start(setup), watcher, deployment);
+        serve_until_signal("operator node", signals, start).await
     })
 }
 

@@ -1,0 +1,176 @@
+//! A stand-in aggregator the test controls completely: it serves whatever
+//! proposals the test hands it (true ones, conflicting ones) and records
+//! every answer an operator posts, so a test can check that an honest
+//! operator never signs what would get it slashed, whatever it is asked.
+//!
+//! It speaks the real wire protocol ([`chorus_wire::routes`]):
+//! [`routes::NEXT_PROPOSAL`] (long poll, `?after=ID&wait=SECONDS`),
+//! [`routes::SIGNATURES`] and [`routes::REJECTIONS`]. Nothing else of a real
+//! aggregator is there: no quorum, no L1.
+
+use std::net::TcpListener;
+
+use actix_web::{App, HttpResponse, HttpServer, dev::ServerHandle, web};
+use chorus_wire::{Proposal, Rejection, SignedCheckpoint, routes};
+use serde::Deserialize;
+use tokio::{
+    sync::{mpsc, watch},
+    time::{Duration, Instant, timeout},
+};
+
+use crate::BoxError;
+
+/// The longest the stand-in holds a long poll: short, so that an operator
+/// whose proposals the test just replaced sees them soon.
+const MAX_HOLD: Duration = Duration::from_secs(2);
+
+/// What an operator posted to the stand-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// A signature (`POST` [`routes::SIGNATURES`]).
+    Signed(SignedCheckpoint),
+    /// A refusal (`POST` [`routes::REJECTIONS`]).
+    Rejected(Rejection),
+}
+
+impl Answer {
+    /// The checkpoint answered.
+    pub fn checkpoint_id(&self) -> u64 {
+        match self {
+            Self::Signed(signed) => signed.checkpoint_id,
+            Self::Rejected(rejection) => rejection.checkpoint_id,
+        }
+    }
+}
+
+/// A running stand-in; stopped on [`MaliciousAggregator::stop`].
+pub struct MaliciousAggregator {
+    url: String,
+    server: ServerHandle,
+    proposals: watch::Sender<Vec<Proposal>>,
+    answers: mpsc::UnboundedReceiver<Answer>,
+    received: Vec<Answer>,
+}
+
+struct Shared {
+    proposals: watch::Receiver<Vec<Proposal>>,
+    answers: mpsc::UnboundedSender<Answer>,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    after: Option<u64>,
+    wait: Option<u64>,
+}
+
+impl MaliciousAggregator {
+    /// Starts the stand-in on a free local port in the current actix
+    /// system, serving no proposal yet.
+    pub fn start() -> Result<Self, BoxError> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let (proposals, proposals_rx) = watch::channel(Vec::new());
+        let (answers_tx, answers) = mpsc::unbounded_channel();
+        let shared = web::Data::new(Shared { proposals: proposals_rx, answers: answers_tx });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(shared.clone())
+                .route(routes::NEXT_PROPOSAL, web::get().to(next_proposal))
+                .route(routes::SIGNATURES, web::post().to(signature))
+                .route(routes::REJECTIONS, web::post().to(rejection))
+        })
+        .workers(1)
+        .listen(listener)?
+        .run();
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        Ok(Self { url, server: handle, proposals, answers, received: Vec::new() })
+    }
+
+    /// Its base URL, for an operator's `[[aggregators]] url`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Replaces the open proposals: from now on an operator polling gets the
+    /// first of them whose id is above its `after` (the first of all when it
+    /// has none, as after a restart).
+    pub fn propose(&self, proposals: Vec<Proposal>) {
+        self.proposals.send_replace(proposals);
+    }
+
+    /// Every answer received so far, in the order they came.
+    pub fn received(&mut self) -> &[Answer] {
+        while let Ok(answer) = self.answers.try_recv() {
+            self.received.push(answer);
+        }
+        &self.received
+    }
+
+    /// Waits for the answer to checkpoint `checkpoint_id`, failing after
+    /// `within`; answers to other checkpoints are recorded on the way.
+    pub async fn answer_to(
+        &mut self,
+        checkpoint_id: u64,
+        within: Duration,
+    ) -> Result<Answer, BoxError> {
+        if let Some(answer) = self.received().iter().find(|a| a.checkpoint_id() == checkpoint_id) {
+            return Ok(answer.clone());
+        }
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let next = timeout(left, self.answers.recv()).await.map_err(|_| {
+                format!("no answer to checkpoint {checkpoint_id} within {within:?}")
+            })?;
+            let answer = next.ok_or("the stand-in aggregator's server stopped")?;
+            self.received.push(answer.clone());
+            if answer.checkpoint_id() == checkpoint_id {
+                return Ok(answer);
+            }
+        }
+    }
+
+    /// Stops the server.
+    pub async fn stop(self) {
+        self.server.stop(false).await;
+    }
+}
+
+/// The first open proposal after `after`, waiting up to `wait` (at most
+/// [`MAX_HOLD`]) for the test to open one; `204` when none came.
+async fn next_proposal(shared: web::Data<Shared>, query: web::Query<NextQuery>) -> HttpResponse {
+    let mut proposals = shared.proposals.clone();
+    let hold = Duration::from_secs(query.wait.unwrap_or(0)).min(MAX_HOLD);
+    let deadline = Instant::now() + hold;
+    loop {
+        let found = proposals
+            .borrow_and_update()
+            .iter()
+            .find(|p| query.after.is_none_or(|after| p.checkpoint_id > after))
+            .cloned();
+        if let Some(proposal) = found {
+            return HttpResponse::Ok().json(proposal);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        match timeout(left, proposals.changed()).await {
+            Ok(Ok(())) => {}
+            _ => return HttpResponse::NoContent().finish(),
+        }
+    }
+}
+
+async fn signature(shared: web::Data<Shared>, body: web::Json<SignedCheckpoint>) -> HttpResponse {
+    record(&shared, Answer::Signed(body.into_inner()))
+}
+
+async fn rejection(shared: web::Data<Shared>, body: web::Json<Rejection>) -> HttpResponse {
+    record(&shared, Answer::Rejected(body.into_inner()))
+}
+
+fn record(shared: &Shared, answer: Answer) -> HttpResponse {
+    match shared.answers.send(answer) {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({})),
+        Err(_) => HttpResponse::ServiceUnavailable().finish(),
+    }
+}
