@@ -20,7 +20,7 @@ use chorus_contracts::{
     IChorusSlasher::{self, IChorusSlasherErrors},
     checkpoint::CheckpointTree,
 };
-use chorus_deploy::chorus::{ChorusConfig, Rollup};
+use chorus_deploy::chorus::ChorusConfig;
 use chorus_tests::{Devchain, commitment, decode_event};
 use eigen_utils::slashing::core::allocation_manager::AllocationManager;
 
@@ -33,13 +33,7 @@ fn reverted<T>(result: Result<T, alloy::contract::Error>) -> alloy::contract::Er
 }
 
 fn config() -> ChorusConfig {
-    ChorusConfig {
-        rollups: vec![
-            Rollup { chain_id: 10, name: "optimism-devnet".into() },
-            Rollup { chain_id: 11, name: "arbitrum-devnet".into() },
-        ],
-        ..ChorusConfig::default()
-    }
+    chorus_tests::two_rollups()
 }
 
 #[tokio::test(flavor = "multi_thread")]

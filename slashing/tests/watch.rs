@@ -24,7 +24,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use chorus_contracts::Commitment;
-use chorus_deploy::chorus::{ChorusConfig, Rollup};
+use chorus_deploy::chorus::ChorusConfig;
 use chorus_keys::bls::SecretKey;
 use chorus_slashing::{
     Equivocation, Evidence, ProofStore, Recorded, Refusal, SubmitOutcome, Submitter, WatchEvent,
@@ -39,13 +39,7 @@ use tokio::sync::broadcast;
 const DEADLINE: Duration = Duration::from_secs(30);
 
 fn config() -> ChorusConfig {
-    ChorusConfig {
-        rollups: vec![
-            Rollup { chain_id: 10, name: "optimism-devnet".into() },
-            Rollup { chain_id: 11, name: "arbitrum-devnet".into() },
-        ],
-        ..ChorusConfig::default()
-    }
+    chorus_tests::two_rollups()
 }
 
 fn domain(chain: &Devchain) -> Domain {

@@ -35,6 +35,18 @@ use chorus_deploy::{
 use chorus_keys::bls::{AggregateSignature, SecretKey, Signature};
 use chorus_operator::registration::{FULL_MAGNITUDE, RegistrationPlan, register_operator};
 
+/// Chorus with two listed rollups (chain ids 10 and 11) and every other
+/// setting at its default: what contract-level tests deploy.
+pub fn two_rollups() -> ChorusConfig {
+    ChorusConfig {
+        rollups: vec![
+            chorus_deploy::chorus::Rollup { chain_id: 10, name: "optimism-devnet".into() },
+            chorus_deploy::chorus::Rollup { chain_id: 11, name: "arbitrum-devnet".into() },
+        ],
+        ..ChorusConfig::default()
+    }
+}
+
 /// Any failure in the harness: tests report it and stop.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

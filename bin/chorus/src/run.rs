@@ -191,13 +191,23 @@ where
         }
     };
     tracing::info!(api = %handle.api_addr(), "{what} running; Ctrl-C or SIGTERM stops it");
+    stop_on_signal(what, signals, handle.stop()).await;
+    Ok(())
+}
+
+/// Waits for SIGINT or SIGTERM, then runs `stop`; a second signal during
+/// the stop exits at once.
+pub async fn stop_on_signal(
+    what: &str,
+    mut signals: ShutdownSignals,
+    stop: impl Future<Output = ()>,
+) {
     let signal = signals.recv().await;
     tracing::info!(signal, "stopping the {what} (signal again to exit at once)");
     tokio::select! {
-        () = handle.stop() => tracing::info!("{what} stopped"),
+        () = stop => tracing::info!("{what} stopped"),
         signal = signals.recv() => tracing::warn!(signal, "exiting without waiting for the {what} to stop"),
     }
-    Ok(())
 }
 
 /// SIGINT (Ctrl-C) and SIGTERM (`docker stop`, systemd, `chorus devnet

@@ -47,7 +47,7 @@ impl WatchArgs {
     }
 
     async fn watch(self) -> eyre::Result<()> {
-        let mut signals = ShutdownSignals::listen()?;
+        let signals = ShutdownSignals::listen()?;
         let aggregators = parse_aggregators(&self.aggregators)?;
         let chain = self.signer.connect().await?;
         let deployment = read_deployment(&self.deployment, chain.chain_id)?;
@@ -67,12 +67,7 @@ impl WatchArgs {
             aggregators = self.aggregators.len(),
             "watcher running; Ctrl-C or SIGTERM stops it"
         );
-        let signal = signals.recv().await;
-        tracing::info!(signal, "stopping the watcher (signal again to exit at once)");
-        tokio::select! {
-            () = watcher.stop() => tracing::info!("watcher stopped"),
-            signal = signals.recv() => tracing::warn!(signal, "exiting without waiting for the watcher to stop"),
-        }
+        crate::run::stop_on_signal("watcher", signals, watcher.stop()).await;
         Ok(())
     }
 }
