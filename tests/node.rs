@@ -57,6 +57,12 @@ async fn latest_on_l1(devnet: &Devnet, rollup: u64) -> Commitment {
     attestations.latestCommitment(rollup).call().await.unwrap().commitment
 }
 
+/// The newest checkpoint id the aggregator has proposed (0 before any).
+async fn latest_checkpoint_id(devnet: &Devnet) -> u64 {
+    let statuses = checkpoints(devnet).await.unwrap();
+    statuses.iter().map(|s| s.proposal.checkpoint_id).max().unwrap_or(0)
+}
+
 async fn checkpoints(devnet: &Devnet) -> Result<Vec<CheckpointStatus>, BoxError> {
     get_json(devnet.aggregator_url(), "/v1/checkpoints?limit=1000").await
 }
@@ -129,26 +135,37 @@ async fn quorum_holds_without_one_operator_and_nothing_lands_below_it() {
     // Three of four (75%) still make the 66.67% quorum: the non-signer
     // path is used on chain.
     devnet.stop_operator(3).await.unwrap();
-    let stopped_at = devnet.l1().get_block_number().await.unwrap();
     let stopped = devnet.info().operators[3].address;
-    let with_non_signer = wait_for("a checkpoint posted with a non-signer", LONG, || async {
+    // Checkpoints proposed before the stop may carry its signature, or
+    // miss another operator's: look only at those proposed after it.
+    let last_before = latest_checkpoint_id(&devnet).await;
+    let (as_seen, posted) = wait_for("a checkpoint posted with a non-signer", LONG, || async {
         let posted = submissions(devnet.l1(), attestations).await?;
-        Ok(posted.into_iter().find(|s| s.block > stopped_at && s.non_signers > 0))
+        Ok(checkpoints(&devnet)
+            .await?
+            .into_iter()
+            .filter(|s| s.proposal.checkpoint_id > last_before)
+            .find_map(|s| {
+                let submission = posted.iter().find(|p| p.root == s.proposal.commitments_root);
+                submission.cloned().map(|p| (s, p))
+            }))
     })
     .await
     .unwrap();
-    let attested = devnet.attested_checkpoints().await.unwrap();
-    let landed = attested.iter().find(|c| c.root == with_non_signer.root).unwrap();
-    let status: Vec<CheckpointStatus> = checkpoints(&devnet).await.unwrap();
-    let as_seen = status.iter().find(|s| s.proposal.commitments_root == landed.root).unwrap();
-    assert!(landed.signed_weight < as_seen.total_weight);
+    assert!(posted.non_signers > 0, "the non-signer path is used on chain");
     assert!(as_seen.missing.contains(&stopped));
+    let attested = wait_for("its attestation", LONG, || async {
+        let attested = devnet.attested_checkpoints().await?;
+        Ok(attested.into_iter().find(|c| c.root == posted.root))
+    })
+    .await
+    .unwrap();
+    assert!(attested.signed_weight < as_seen.total_weight);
 
     // Two of four (50%) do not: nothing proposed from now on is posted,
     // and the API says why.
     devnet.stop_operator(2).await.unwrap();
-    let before = checkpoints(&devnet).await.unwrap().iter().map(|s| s.proposal.checkpoint_id).max();
-    let before = before.unwrap_or(0);
+    let before = latest_checkpoint_id(&devnet).await;
     let stuck = wait_for("an open checkpoint waiting for quorum", LONG, || async {
         let statuses = checkpoints(&devnet).await?;
         Ok(statuses.into_iter().find(|s| {
