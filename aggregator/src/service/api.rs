@@ -7,7 +7,7 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use actix::Addr;
+use actix::{Addr, Handler, Message, dev::ToEnvelope};
 use actix_web::{
     HttpRequest, HttpResponse, ResponseError,
     error::{JsonPayloadError, PathError, QueryPayloadError},
@@ -110,8 +110,16 @@ pub struct ApiState {
 
 type State = web::Data<Arc<ApiState>>;
 
-fn stopping() -> ApiFailure {
-    ApiFailure::unavailable("the aggregator is stopping")
+/// Asks an actor; one that no longer answers means the aggregator is
+/// stopping.
+async fn ask<A, M>(actor: &Addr<A>, message: M) -> Result<M::Result, ApiFailure>
+where
+    A: Handler<M>,
+    A::Context: ToEnvelope<A, M>,
+    M: Message + Send + 'static,
+    M::Result: Send,
+{
+    actor.send(message).await.map_err(|_| ApiFailure::unavailable("the aggregator is stopping"))
 }
 
 fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
@@ -216,11 +224,7 @@ async fn next_proposal(
     state: State,
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, ApiFailure> {
-    let next = state
-        .checkpoints
-        .send(NextProposal { after: query.after })
-        .await
-        .map_err(|_| stopping())?;
+    let next = ask(&state.checkpoints, NextProposal { after: query.after }).await?;
     let wait = Duration::from_secs(query.wait.unwrap_or(0).min(MAX_LONG_POLL_SECS));
     let proposal = match next {
         Next::Ready(proposal) => Some(proposal),
@@ -239,20 +243,12 @@ async fn signatures(
     state: State,
     body: web::Json<SignedCheckpoint>,
 ) -> Result<HttpResponse, ApiFailure> {
-    let receipt = state
-        .checkpoints
-        .send(ReceiveSignature(body.into_inner()))
-        .await
-        .map_err(|_| stopping())??;
+    let receipt = ask(&state.checkpoints, ReceiveSignature(body.into_inner())).await??;
     Ok(HttpResponse::Ok().json(receipt))
 }
 
 async fn rejections(state: State, body: web::Json<Rejection>) -> Result<HttpResponse, ApiFailure> {
-    let receipt = state
-        .checkpoints
-        .send(ReceiveRejection(body.into_inner()))
-        .await
-        .map_err(|_| stopping())??;
+    let receipt = ask(&state.checkpoints, ReceiveRejection(body.into_inner())).await??;
     Ok(HttpResponse::Ok().json(receipt))
 }
 
@@ -273,11 +269,7 @@ async fn checkpoints(
     state: State,
     query: web::Query<LimitQuery>,
 ) -> Result<HttpResponse, ApiFailure> {
-    let recent = state
-        .checkpoints
-        .send(RecentCheckpoints { limit: query.limit() })
-        .await
-        .map_err(|_| stopping())?;
+    let recent = ask(&state.checkpoints, RecentCheckpoints { limit: query.limit() }).await?;
     Ok(HttpResponse::Ok().json(recent))
 }
 
@@ -292,7 +284,7 @@ fn unknown(id: u64) -> ApiFailure {
 
 async fn checkpoint(state: State, id: web::Path<u64>) -> Result<HttpResponse, ApiFailure> {
     let id = id.into_inner();
-    let status = state.checkpoints.send(GetCheckpoint(id)).await.map_err(|_| stopping())?;
+    let status = ask(&state.checkpoints, GetCheckpoint(id)).await?;
     Ok(HttpResponse::Ok().json(status.ok_or_else(|| unknown(id))?))
 }
 
@@ -301,8 +293,7 @@ async fn checkpoint_signatures(
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiFailure> {
     let id = id.into_inner();
-    let signatures =
-        state.checkpoints.send(CheckpointSignatures(id)).await.map_err(|_| stopping())?;
+    let signatures = ask(&state.checkpoints, CheckpointSignatures(id)).await?;
     Ok(HttpResponse::Ok().json(signatures.ok_or_else(|| unknown(id))?))
 }
 
@@ -310,20 +301,15 @@ async fn divergences(
     state: State,
     query: web::Query<LimitQuery>,
 ) -> Result<HttpResponse, ApiFailure> {
-    let recent = state
-        .checkpoints
-        .send(RecentDivergences { limit: query.limit() })
-        .await
-        .map_err(|_| stopping())?;
+    let recent = ask(&state.checkpoints, RecentDivergences { limit: query.limit() }).await?;
     Ok(HttpResponse::Ok().json(recent))
 }
 
 async fn status(state: State) -> Result<HttpResponse, ApiFailure> {
-    let signers = state.table.send(LatestSigners).await.map_err(|_| stopping())?;
-    let heads = state.proposer.send(RollupHeads).await.map_err(|_| stopping())?;
-    let view = state.checkpoints.send(GetProposerView).await.map_err(|_| stopping())?;
-    let attested_checkpoints =
-        state.checkpoints.send(AttestedCount).await.map_err(|_| stopping())?;
+    let signers = ask(&state.table, LatestSigners).await?;
+    let heads = ask(&state.proposer, RollupHeads).await?;
+    let view = ask(&state.checkpoints, GetProposerView).await?;
+    let attested_checkpoints = ask(&state.checkpoints, AttestedCount).await?;
     Ok(HttpResponse::Ok().json(AggregatorStatus {
         domain: state.domain,
         table_version: signers.map(|s| s.table().version()),

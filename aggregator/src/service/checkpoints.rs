@@ -1224,16 +1224,13 @@ impl Handler<CheckpointSignatures> for Checkpoints {
             })
             .map(|(operator, signature)| PublicSignature {
                 operator: *operator,
+                // By position, not by scanning the table: watchers poll
+                // this for every checkpoint.
                 pubkey: entry
                     .signers
                     .as_ref()
-                    .and_then(|s| {
-                        s.table()
-                            .entries()
-                            .iter()
-                            .find(|e| e.operator == *operator)
-                            .map(|e| e.pubkey.clone())
-                    })
+                    .and_then(|s| s.position(operator).and_then(|i| s.table().entries().get(i)))
+                    .map(|e| e.pubkey.clone())
                     .unwrap_or_default(),
                 table_version: entry.proposal.table_version,
                 commitments_root: entry.proposal.commitments_root,
