@@ -11,6 +11,9 @@
 //!   the L1 registry and operator table, the signer (the key behind the
 //!   protection store), a link per aggregator that pulls proposals and
 //!   answers them, and the EigenLayer AVS node API with Prometheus metrics.
+//! - [`status`]: what is wrong with an operator, in typed findings read
+//!   from its configuration, L1, its L2 nodes and its aggregators
+//!   (`chorus operator status`); needs no password.
 //!
 //! Data flows one way: an aggregator's proposal is checked (deployment,
 //! shape, root), its table version checked against L1, each commitment
@@ -22,3 +25,4 @@
 pub mod node;
 pub mod protection;
 pub mod registration;
+pub mod status;

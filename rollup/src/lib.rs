@@ -11,7 +11,7 @@ use std::{fmt, str::FromStr, time::Duration};
 
 use alloy::{
     eips::BlockNumberOrTag,
-    providers::{DynProvider, Provider, ProviderBuilder},
+    providers::{DynProvider, Provider},
     rpc::types::Block,
     transports::{
         RpcError, TransportError, TransportErrorKind,
@@ -19,6 +19,7 @@ use alloy::{
     },
 };
 use chorus_contracts::Commitment;
+use chorus_telemetry::RpcMetrics;
 use serde::{Deserialize, Serialize};
 
 /// How deep a block must be before it is committed to.
@@ -163,14 +164,26 @@ pub struct RollupReader {
 }
 
 impl RollupReader {
-    /// Connects to `url` and checks that it serves chain `rollup_id`.
+    /// Connects to `url` and checks that it serves chain `rollup_id`. Its
+    /// requests are counted nowhere: services use [`Self::connect_counted`].
     pub async fn connect(rollup_id: u64, url: &str, safety: Safety) -> Result<Self, RollupError> {
+        Self::connect_counted(rollup_id, url, safety, &RpcMetrics::default()).await
+    }
+
+    /// Connects to `url`, counting every request in `rpc` (the service's
+    /// `eigen_rpc_request_*` metrics), and checks that it serves chain
+    /// `rollup_id`.
+    pub async fn connect_counted(
+        rollup_id: u64,
+        url: &str,
+        safety: Safety,
+        rpc: &RpcMetrics,
+    ) -> Result<Self, RollupError> {
         let parsed: Url = url.parse().map_err(|e: <Url as FromStr>::Err| RollupError::BadUrl {
             rollup_id,
             reason: e.to_string(),
         })?;
-        let provider =
-            ProviderBuilder::new().disable_recommended_fillers().connect_http(parsed).erased();
+        let provider = chorus_telemetry::http_provider(parsed, rpc);
         let reader = Self { rollup_id, safety, provider };
         let actual = reader.provider.get_chain_id().await.map_err(|e| reader.rpc(e))?;
         if actual != rollup_id {
@@ -276,9 +289,14 @@ pub struct RollupConfig {
 }
 
 impl RollupConfig {
-    /// Connects a reader as configured.
+    /// Connects a reader as configured (its requests counted nowhere).
     pub async fn connect(&self) -> Result<RollupReader, RollupError> {
         RollupReader::connect(self.id, &self.rpc_url, self.safety).await
+    }
+
+    /// Connects a reader as configured, counting its requests in `rpc`.
+    pub async fn connect_counted(&self, rpc: &RpcMetrics) -> Result<RollupReader, RollupError> {
+        RollupReader::connect_counted(self.id, &self.rpc_url, self.safety, rpc).await
     }
 }
 

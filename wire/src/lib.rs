@@ -11,6 +11,11 @@
 //! Commitments travel as the Solidity struct (`chorus_contracts::Commitment`,
 //! camelCase field names), so the JSON cannot drift from the on-chain
 //! encoding. Byte strings are 0x-prefixed hex.
+//!
+//! With the `openapi` feature every body also derives `utoipa::ToSchema`,
+//! and the module `openapi` describes the borrowed alloy and `sol!` types
+//! (each once), so the aggregator generates its OpenAPI document (served at
+//! [`routes::OPENAPI`]) from these very types.
 
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::sol_types::SolValue;
@@ -43,6 +48,10 @@ pub mod routes {
     pub const METRICS: &str = "/metrics";
     /// `GET`: liveness (`200` when serving).
     pub const HEALTH: &str = "/health";
+    /// `GET`: the OpenAPI document of these routes, generated from the code.
+    pub const OPENAPI: &str = "/openapi.json";
+    /// `GET`: the dashboard (HTML) for people.
+    pub const DASHBOARD: &str = "/";
 }
 
 /// Largest request body the aggregator reads; larger ones get `413`.
@@ -54,16 +63,19 @@ pub const MAX_LONG_POLL_SECS: u64 = 30;
 /// Where signatures of a checkpoint are valid: the L1 chain and the
 /// attestation contract the signed message binds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Domain {
     /// The L1 chain id.
     pub l1_chain_id: u64,
     /// The attestation contract.
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::Address))]
     pub attestation_contract: Address,
 }
 
 /// A checkpoint the aggregator asks operators to sign.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Proposal {
     /// The aggregator's id for this checkpoint (increasing).
@@ -73,30 +85,37 @@ pub struct Proposal {
     /// The operator-table version the checkpoint names.
     pub table_version: u32,
     /// One commitment per rollup, sorted by rollup id.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<openapi::Commitment>))]
     pub commitments: Vec<Commitment>,
     /// Their Merkle root. Operators recompute it and never sign this field
     /// as given.
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::Bytes32))]
     pub commitments_root: B256,
 }
 
 /// An operator's signature over a proposal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SignedCheckpoint {
     /// The proposal answered.
     pub checkpoint_id: u64,
     /// The signing operator's Ethereum address (as registered).
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::Address))]
     pub operator: Address,
     /// The table version signed.
     pub table_version: u32,
     /// The root signed.
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::Bytes32))]
     pub commitments_root: B256,
     /// The 48-byte compressed G1 signature over the checkpoint message.
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::BlsSignature))]
     pub signature: Bytes,
 }
 
 /// Why an operator refuses one commitment of a proposal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum RejectReason {
     /// The operator's node has the block with another hash or state root:
@@ -104,6 +123,7 @@ pub enum RejectReason {
     #[serde(rename_all = "camelCase")]
     Mismatch {
         /// The operator's own commitment for that block.
+        #[cfg_attr(feature = "openapi", schema(value_type = openapi::Commitment))]
         ours: Commitment,
     },
     /// The block is beyond the operator's safety depth.
@@ -132,9 +152,11 @@ impl RejectReason {
 
 /// One refused commitment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RejectedCommitment {
     /// The commitment as proposed.
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::Commitment))]
     pub commitment: Commitment,
     /// Why it is refused.
     pub reason: RejectReason,
@@ -143,19 +165,23 @@ pub struct RejectedCommitment {
 /// An operator's refusal of a proposal, signed so that nobody can report a
 /// divergence in its name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Rejection {
     /// The proposal answered.
     pub checkpoint_id: u64,
     /// The refusing operator.
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::Address))]
     pub operator: Address,
     /// The proposal's table version.
     pub table_version: u32,
     /// The proposal's root.
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::Bytes32))]
     pub commitments_root: B256,
     /// The commitments refused (at least one).
     pub rejected: Vec<RejectedCommitment>,
     /// BLS signature over [`Rejection::message`].
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::BlsSignature))]
     pub signature: Bytes,
 }
 
@@ -188,6 +214,7 @@ impl Rejection {
 
 /// What the aggregator answers to an accepted signature or rejection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Receipt {
     /// `accepted`, or `duplicate` when the same answer came before.
@@ -198,6 +225,7 @@ pub struct Receipt {
 
 /// Whether an answer was new.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ReceiptStatus {
     /// Recorded now.
@@ -208,6 +236,7 @@ pub enum ReceiptStatus {
 
 /// Where a checkpoint is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum CheckpointState {
     /// Collecting signatures.
@@ -222,6 +251,7 @@ pub enum CheckpointState {
 
 /// A checkpoint as the aggregator sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CheckpointStatus {
     /// The proposal.
@@ -229,14 +259,19 @@ pub struct CheckpointStatus {
     /// Its state.
     pub state: CheckpointState,
     /// Weight of the valid signatures collected.
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::U256))]
     pub signed_weight: U256,
     /// Weight the quorum needs.
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::U256))]
     pub needed_weight: U256,
     /// Total weight of the table version.
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::U256))]
     pub total_weight: U256,
     /// Operators whose signature counts.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<openapi::Address>))]
     pub signers: Vec<Address>,
     /// Operators of the table that have not signed (yet).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<openapi::Address>))]
     pub missing: Vec<Address>,
     /// Operators that refused, with their reasons.
     pub rejections: Vec<OperatorRejection>,
@@ -245,6 +280,7 @@ pub struct CheckpointStatus {
     pub waiting_for: Option<String>,
     /// The L1 transaction that carries it, once sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<openapi::Bytes32>))]
     pub l1_transaction: Option<B256>,
     /// The L1 block that included it, once attested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -253,9 +289,11 @@ pub struct CheckpointStatus {
 
 /// One operator's refusal as recorded by the aggregator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OperatorRejection {
     /// The operator.
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::Address))]
     pub operator: Address,
     /// What it refused.
     pub rejected: Vec<RejectedCommitment>,
@@ -263,38 +301,49 @@ pub struct OperatorRejection {
 
 /// An individual signature, as published for watchers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PublicSignature {
     /// The signer.
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::Address))]
     pub operator: Address,
     /// Its G2 key, EIP-2537 encoded (256 bytes), as in the table.
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::BlsPublicKey))]
     pub pubkey: Bytes,
     /// The table version signed.
     pub table_version: u32,
     /// The root signed.
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::Bytes32))]
     pub commitments_root: B256,
     /// The commitments under that root.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<openapi::Commitment>))]
     pub commitments: Vec<Commitment>,
     /// The 48-byte compressed signature.
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::BlsSignature))]
     pub signature: Bytes,
 }
 
 /// An operator's node disagreeing with the aggregator on a commitment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Divergence {
     /// The checkpoint where it showed.
     pub checkpoint_id: u64,
     /// The operator.
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::Address))]
     pub operator: Address,
     /// The commitment proposed (the aggregator's view).
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::Commitment))]
     pub proposed: Commitment,
     /// The operator's view.
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::Commitment))]
     pub theirs: Commitment,
 }
 
 /// One rollup in the aggregator's overview.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RollupStatus {
     /// The rollup's chain id.
@@ -312,6 +361,7 @@ pub struct RollupStatus {
 
 /// The aggregator's overview.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AggregatorStatus {
     /// Its domain.
@@ -324,17 +374,164 @@ pub struct AggregatorStatus {
     /// Checkpoints attested on L1 since it started.
     pub attested_checkpoints: u64,
     /// The submitter's address.
+    #[cfg_attr(feature = "openapi", schema(value_type = openapi::Address))]
     pub submitter: Address,
 }
 
 /// The body of every `4xx`/`5xx` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     /// A stable machine-readable code (`unknown_operator`, `bad_signature`,
     /// `body_too_large`, ...).
     pub code: String,
     /// What is wrong and what to do, in plain words.
     pub message: String,
+}
+
+/// OpenAPI schemas for the types the bodies borrow from alloy and from the
+/// `sol!` bindings, which cannot derive `ToSchema` themselves. Each is
+/// described here once, as serde writes it, and the bodies point their
+/// fields at it with `#[schema(value_type = ...)]`.
+#[cfg(feature = "openapi")]
+pub mod openapi {
+    use std::borrow::Cow;
+
+    use utoipa::{
+        PartialSchema, ToSchema,
+        openapi::{
+            RefOr,
+            schema::{ObjectBuilder, Ref, Schema, Type},
+        },
+    };
+
+    /// A string schema matching `pattern`, with an example.
+    fn hex_string(description: &str, pattern: &str, example: &str) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(description))
+            .pattern(Some(pattern))
+            .examples([example])
+            .into()
+    }
+
+    /// Declares a schema type named `$name` in the document.
+    /// `refers to` lists the named schemas it points at, so that a document
+    /// using it collects them too.
+    macro_rules! named_schema {
+        ($(#[$doc:meta])* $type:ident, $name:literal, $schema:expr $(, refers to $($ref:ident),+)?) => {
+            $(#[$doc])*
+            pub struct $type;
+
+            impl PartialSchema for $type {
+                fn schema() -> RefOr<Schema> {
+                    $schema
+                }
+            }
+
+            impl ToSchema for $type {
+                fn name() -> Cow<'static, str> {
+                    Cow::Borrowed($name)
+                }
+
+                fn schemas(_schemas: &mut Vec<(String, RefOr<Schema>)>) {
+                    $($(
+                        _schemas.push(($ref::name().into_owned(), $ref::schema()));
+                        $ref::schemas(_schemas);
+                    )+)?
+                }
+            }
+        };
+    }
+
+    named_schema!(
+        /// `alloy::primitives::Address`: 20 bytes as 0x-prefixed hex. Served
+        /// in lower case; any case is accepted (EIP-55 checksums are not
+        /// checked).
+        Address,
+        "Address",
+        hex_string(
+            "An Ethereum address: 20 bytes, 0x-prefixed hex.",
+            "^0x[0-9a-fA-F]{40}$",
+            "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+        )
+    );
+
+    named_schema!(
+        /// `alloy::primitives::B256`: 32 bytes as 0x-prefixed hex (roots,
+        /// block hashes, transaction hashes).
+        Bytes32,
+        "Bytes32",
+        hex_string(
+            "32 bytes, 0x-prefixed hex: a hash or a Merkle root.",
+            "^0x[0-9a-fA-F]{64}$",
+            "0x3a2f1bd1d1cbd3c5ab8b07c1e9a1f83b8d5a04c4c7f5d2bd3b0f5dc7e1e0d1a2",
+        )
+    );
+
+    named_schema!(
+        /// A BLS12-381 signature (`alloy::primitives::Bytes`): a G1 point,
+        /// 48 bytes compressed, as 0x-prefixed hex.
+        BlsSignature,
+        "BlsSignature",
+        hex_string(
+            "A BLS12-381 signature: a G1 point, 48 bytes compressed (ZCash encoding), \
+             0x-prefixed hex. It authenticates the body it is in.",
+            "^0x[0-9a-fA-F]{96}$",
+            "0x97f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb",
+        )
+    );
+
+    named_schema!(
+        /// A BLS12-381 public key (`alloy::primitives::Bytes`) as the
+        /// operator table holds it: a G2 point, EIP-2537 encoded.
+        BlsPublicKey,
+        "BlsPublicKey",
+        hex_string(
+            "A BLS12-381 public key: a G2 point, 256 bytes uncompressed in the EIP-2537 \
+             encoding (as in the operator table), 0x-prefixed hex.",
+            "^0x[0-9a-fA-F]{512}$",
+            "0x00000000000000000000000000000000024aa2b2f08f0a91260805272dc51051c6e47ad4fa403b02b4510b647ae3d1770bac0326a805bbefd48056c8c121bdb80000000000000000000000000000000013e02b6052719f607dacd3a088274f65596bd0d09920b61ab5da61bbdc7f5049334cf11213945d57e5ac7d055d042b7e000000000000000000000000000000000ce5d527727d6e118cc9cdc6da2e351aadfd9baa8cbdd3a76d429a695160d12c923ac9cc3baca289e193548608b82801000000000000000000000000000000000606c4a02ea734cc32acd2b02bc28b99cb3e287e85a763af267492ab572e99ab3f370d275cec1da1aaa9075ff05f79be",
+        )
+    );
+
+    named_schema!(
+        /// `alloy::primitives::U256` as serde writes it: 0x-prefixed lower
+        /// case hex without leading zeros (`0x0` for zero).
+        U256,
+        "U256",
+        hex_string(
+            "An unsigned 256-bit integer (a stake weight, in the token's base unit), \
+             as 0x-prefixed lower-case hex without leading zeros (0x0 for zero).",
+            "^0x(0|[1-9a-f][0-9a-f]{0,63})$",
+            "0xde0b6b3a7640000",
+        )
+    );
+
+    named_schema!(
+        /// `chorus_contracts::Commitment`, the `sol!` struct: its Solidity
+        /// field names, integers as JSON numbers. (The aggregator's
+        /// `tests/openapi.rs` checks it against what serde writes.)
+        Commitment,
+        "Commitment",
+        ObjectBuilder::new()
+            .description(Some(
+                "One rollup's state at one L2 block, as the Solidity struct \
+                 `Commitment(uint64 rollupId, uint64 l2BlockNumber, bytes32 l2BlockHash, \
+                 bytes32 stateRoot)` with its field names; rollupId is the rollup's \
+                 EIP-155 chain id.",
+            ))
+            .property("rollupId", u64::schema())
+            .required("rollupId")
+            .property("l2BlockNumber", u64::schema())
+            .required("l2BlockNumber")
+            .property("l2BlockHash", Ref::from_schema_name(Bytes32::name()))
+            .required("l2BlockHash")
+            .property("stateRoot", Ref::from_schema_name(Bytes32::name()))
+            .required("stateRoot")
+            .into(),
+        refers to Bytes32
+    );
 }
 
 #[cfg(test)]

@@ -231,6 +231,15 @@ impl Entry {
     }
 
     /// Operators whose signature counts (pending or verified), table order.
+    /// Counts, for every operator of its table, whether it missed this
+    /// checkpoint; called once, when the checkpoint closes.
+    fn count_missed(&self, metrics: &Metrics) {
+        if let Some(signers) = &self.signers {
+            let operators = signers.table().entries().iter().map(|entry| entry.operator);
+            metrics.checkpoint_closed(operators, |operator| self.signatures.contains_key(operator));
+        }
+    }
+
     fn counted_signers(&self) -> Vec<Address> {
         let Some(signers) = &self.signers else {
             return self.signatures.keys().copied().collect();
@@ -603,6 +612,7 @@ impl Handler<Propose> for Checkpoints {
                 if let Some(entry) = act.entries.get_mut(&old) {
                     entry.state = CheckpointState::Superseded;
                     act.metrics.superseded.inc();
+                    entry.count_missed(&act.metrics);
                     tracing::info!(checkpoint = old, "checkpoint superseded by a newer proposal");
                 }
             }
@@ -1163,6 +1173,7 @@ impl Handler<SubmissionOutcome> for Checkpoints {
                 return;
             }
             entry.state = state;
+            entry.count_missed(&act.metrics);
             match state {
                 CheckpointState::Attested => {
                     let (tx, block) = inclusion.unwrap_or((None, 0));

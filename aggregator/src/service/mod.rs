@@ -33,6 +33,7 @@ pub mod api;
 pub mod checkpoints;
 pub mod collect;
 pub mod config;
+mod dashboard;
 pub mod metrics;
 pub mod proposer;
 pub mod store;
@@ -49,7 +50,7 @@ use std::{
 use actix::prelude::*;
 use actix_web::{App, HttpServer, dev::ServerHandle};
 use alloy::{
-    providers::{DynProvider, Provider, ProviderBuilder},
+    providers::{DynProvider, Provider},
     signers::local::PrivateKeySigner,
 };
 use chorus_contracts::IChorusAttestations;
@@ -195,8 +196,8 @@ impl AggregatorHandle {
     }
 }
 
-fn l1_provider(l1: &RpcUrl) -> DynProvider {
-    ProviderBuilder::new().disable_recommended_fillers().connect_http(l1.url().clone()).erased()
+fn l1_provider(l1: &RpcUrl, metrics: &Metrics) -> DynProvider {
+    chorus_telemetry::http_provider(l1.url().clone(), &metrics.rpc)
 }
 
 /// Starts the store on its own thread.
@@ -214,7 +215,8 @@ fn start_store(store: Store) -> Addr<StoreActor> {
 pub async fn start(setup: AggregatorSetup) -> Result<AggregatorHandle, AggregatorError> {
     let AggregatorSetup { config, submitter: signer, deployment } = setup;
     let l1 = RpcUrl::parse(&config.l1.rpc_url).map_err(AggregatorError::BadUrl)?;
-    let provider = l1_provider(&l1);
+    let metrics = Metrics::new();
+    let provider = l1_provider(&l1, &metrics);
     let chain_id = provider.get_chain_id().await.map_err(|error| AggregatorError::L1 {
         problem: l1.redact(&error.to_string()),
         l1: l1.shown().to_owned(),
@@ -231,7 +233,6 @@ pub async fn start(setup: AggregatorSetup) -> Result<AggregatorHandle, Aggregato
             |error| AggregatorError::Contract { problem: l1.redact(&error.to_string()) },
         )?;
     let domain = Domain { l1_chain_id: chain_id, attestation_contract: attestations };
-    let metrics = Metrics::new();
 
     let store = start_store(Store::open(&config.store.path)?);
     let collectors = SyncArbiter::start(1, Collectors::default);

@@ -26,6 +26,7 @@ use actix::prelude::*;
 use chorus_contracts::Commitment;
 use chorus_deploy::rpc_url;
 use chorus_rollup::{RollupConfig, RollupError, RollupReader};
+use chorus_telemetry::RpcMetrics;
 use futures::future::join_all;
 
 use super::{
@@ -137,19 +138,32 @@ fn redacted(error: &RollupError, config: &RollupConfig) -> String {
     rpc_url::redact(&error.to_string(), &config.rpc_url)
 }
 
-async fn read_rollups(rollups: Vec<RollupConfig>, readers: HashMap<u64, RollupReader>) -> Round {
+/// Every rollup's safe head; nodes not yet connected are connected with
+/// their requests counted in `rpc`.
+async fn read_rollups(
+    rollups: Vec<RollupConfig>,
+    readers: HashMap<u64, RollupReader>,
+    rpc: RpcMetrics,
+) -> Round {
     let reads = rollups.into_iter().map(|config| {
         let reader = readers.get(&config.id).cloned();
+        let rpc = rpc.clone();
         async move {
             let reader = match reader {
                 Some(reader) => reader,
-                None => match tokio::time::timeout(NODE_TIMEOUT, config.connect()).await {
-                    Ok(Ok(reader)) => reader,
-                    Ok(Err(e)) => return (config.id, Err(redacted(&e, &config)), None),
-                    Err(_) => {
-                        return (config.id, Err("the node did not answer in time".into()), None);
+                None => {
+                    match tokio::time::timeout(NODE_TIMEOUT, config.connect_counted(&rpc)).await {
+                        Ok(Ok(reader)) => reader,
+                        Ok(Err(e)) => return (config.id, Err(redacted(&e, &config)), None),
+                        Err(_) => {
+                            return (
+                                config.id,
+                                Err("the node did not answer in time".into()),
+                                None,
+                            );
+                        }
                     }
-                },
+                }
             };
             let head = match tokio::time::timeout(NODE_TIMEOUT, reader.safe_head()).await {
                 Ok(Ok(head)) => Ok(head),
@@ -180,7 +194,8 @@ impl Handler<Tick> for Proposer {
         }
         self.busy = true;
         let (checkpoints, table) = (self.checkpoints.clone(), self.table.clone());
-        let reading = read_rollups(self.rollups.clone(), self.readers.clone());
+        let reading =
+            read_rollups(self.rollups.clone(), self.readers.clone(), self.metrics.rpc.clone());
         let work = async move {
             let round = reading.await;
             let view = checkpoints.send(GetProposerView).await.ok();

@@ -370,19 +370,6 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
-/// `verify`'s answer when the commitment is checked and not attested; the
-/// binary exits with [`NOT_ATTESTED_EXIT`] for it.
-#[derive(Debug)]
-pub struct NotAttested(pub String);
-
-impl fmt::Display for NotAttested {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "not attested: {}", self.0)
-    }
-}
-
-impl std::error::Error for NotAttested {}
-
 /// What `verify --json` prints.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -455,7 +442,11 @@ impl VerifyArgs {
                         Verdict { attested: false, commitment: &claim, reason: Some(&reason) };
                     println!("{}", serde_json::to_string_pretty(&verdict)?);
                 }
-                Err(NotAttested(reason).into())
+                Err(crate::CheckedNo {
+                    exit: NOT_ATTESTED_EXIT,
+                    message: format!("not attested: {reason}"),
+                }
+                .into())
             }
         }
     }

@@ -107,13 +107,24 @@ pub fn main_entry() -> std::process::ExitCode {
             // `{:#}` joins the cause chain: "what failed: why". Backtraces
             // are for developers and stay out of an operator's terminal.
             eprintln!("error: {report:#}");
-            // `attestation verify` tells "checked: not attested" apart from
-            // "could not check" for scripts.
-            if report.downcast_ref::<crate::attestation::NotAttested>().is_some() {
-                ExitCode::from(crate::attestation::NOT_ATTESTED_EXIT)
-            } else {
-                ExitCode::FAILURE
+            // A check that ran and said "no" exits with its own status, so
+            // scripts tell it apart from "could not check" (1).
+            match report.downcast_ref::<CheckedNo>() {
+                Some(no) => ExitCode::from(no.exit),
+                None => ExitCode::FAILURE,
             }
         }
     }
+}
+
+/// A command that checked and found "no" (not attested, problems found):
+/// the binary exits with `exit` rather than 1, which means "could not
+/// check".
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct CheckedNo {
+    /// The exit status.
+    pub exit: u8,
+    /// The answer, in plain words.
+    pub message: String,
 }

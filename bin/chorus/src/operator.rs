@@ -1,7 +1,8 @@
 //! `chorus operator`: what an operator does with its keys: register with
-//! Chorus, then run the node.
+//! Chorus, run the node, and ask what is wrong with it.
 
 mod run;
+pub mod status;
 
 use std::{path::PathBuf, time::Duration};
 
@@ -34,6 +35,14 @@ pub enum OperatorCommand {
     /// nodes, answer the aggregators' proposals, sign behind slashing
     /// protection. Runs until Ctrl-C or SIGTERM.
     Run(RunArgs),
+    /// Say in plain words what is wrong with this operator, and what to do.
+    ///
+    /// Checks the L1, the registration, the allocated stake and the
+    /// operator table, the BLS key, the slashing-protection store, each
+    /// rollup's L2 node, each aggregator and the node's own API. Reads the
+    /// same --config as `run`; needs no password. Exits 0 when no problem
+    /// is found, 2 when one is, 1 when it could not check.
+    Status(status::StatusArgs),
 }
 
 impl OperatorCommand {
@@ -42,6 +51,7 @@ impl OperatorCommand {
         match self {
             Self::Register(args) => block_on(args.run()),
             Self::Run(args) => run::run(&args),
+            Self::Status(args) => args.run(),
         }
     }
 }

@@ -19,7 +19,7 @@ use actix::{
     Actor, ActorContext, ActorFutureExt, AsyncContext, Context, Handler, Message, WrapFuture,
 };
 use alloy::{
-    primitives::{Address, Bytes},
+    primitives::{Address, Bytes, U256},
     providers::{DynProvider, Provider},
 };
 use chorus_contracts::{
@@ -159,6 +159,8 @@ enum Membership {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct VersionView {
     membership: Membership,
+    /// The operator's weight in it (zero when absent).
+    weight: U256,
     /// Last L1 block it is accepted in; zero while it is the latest.
     expires_at_block: u64,
 }
@@ -172,6 +174,11 @@ struct RegistryView {
 }
 
 impl RegistryView {
+    /// The operator's weight in the latest table (`eigen_registered_stakes`).
+    fn latest_weight(&self) -> U256 {
+        self.versions.get(&self.latest).map_or(U256::ZERO, |view| view.weight)
+    }
+
     fn may_sign(&self, operator: Address, version: u32) -> Result<(), SigningRefused> {
         let latest = self.latest;
         if latest == 0 {
@@ -285,6 +292,7 @@ impl ChainWatcher {
                 if self.condition.up() {
                     tracing::info!(l1_block = view.l1_block, "L1 registry readable");
                 }
+                self.metrics.registered_stake(view.latest_weight());
                 self.view = Some(view);
             }
             Err(error) => {
@@ -348,25 +356,27 @@ async fn read_registry(
             break;
         }
         let known = previous.as_ref().and_then(|view| view.versions.get(&version));
-        let membership = match known {
-            Some(view) => view.membership,
+        let (membership, weight) = match known {
+            Some(view) => (view.membership, view.weight),
             None => {
                 membership(&fetch_table(&provider, identity.registry, version).await?, &identity)
             }
         };
-        versions.insert(version, VersionView { membership, expires_at_block });
+        versions.insert(version, VersionView { membership, weight, expires_at_block });
     }
     Ok(RegistryView { l1_block, latest, versions })
 }
 
+/// Whether the operator is in `table`, and its weight there (its stake
+/// counts as registered even under another key).
 fn membership(
     table: &chorus_contracts::table::OperatorTable,
     identity: &ChainIdentity,
-) -> Membership {
+) -> (Membership, U256) {
     match table.entries().iter().find(|entry| entry.operator == identity.operator) {
-        Some(entry) if entry.pubkey == identity.pubkey => Membership::Member,
-        Some(_) => Membership::OtherKey,
-        None => Membership::Absent,
+        Some(entry) if entry.pubkey == identity.pubkey => (Membership::Member, entry.weight),
+        Some(entry) => (Membership::OtherKey, entry.weight),
+        None => (Membership::Absent, U256::ZERO),
     }
 }
 
@@ -452,7 +462,8 @@ mod tests {
             versions: versions
                 .iter()
                 .map(|&(v, membership, expires_at_block)| {
-                    (v, VersionView { membership, expires_at_block })
+                    let weight = U256::from(u64::from(membership == Membership::Member) * 5);
+                    (v, VersionView { membership, weight, expires_at_block })
                 })
                 .collect(),
         }
@@ -470,6 +481,15 @@ mod tests {
         assert_eq!(live.may_sign(ME, 1), Err(SigningRefused::Expired { version: 1, latest: 3 }));
         let later = RegistryView { l1_block: 106, ..live };
         assert_eq!(later.may_sign(ME, 2), Err(SigningRefused::Expired { version: 2, latest: 3 }));
+    }
+
+    #[test]
+    fn the_registered_stake_is_the_weight_in_the_latest_table() {
+        let member = view(3, 100, &[(3, Membership::Member, 0), (2, Membership::Absent, 105)]);
+        assert_eq!(member.latest_weight(), U256::from(5));
+        let left = view(3, 100, &[(3, Membership::Absent, 0), (2, Membership::Member, 105)]);
+        assert_eq!(left.latest_weight(), U256::ZERO);
+        assert_eq!(view(0, 100, &[]).latest_weight(), U256::ZERO);
     }
 
     #[test]

@@ -4,11 +4,17 @@
 //! actor is handed the one [`Metrics`] and bumps what it observes. They are
 //! observations, not actor state: no decision reads them back.
 
+use std::sync::atomic::AtomicU64;
+
+use alloy::primitives::U256;
+use chorus_telemetry::{RegistryExt, RpcMetrics};
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
     metrics::{counter::Counter, family::Family, gauge::Gauge},
     registry::Registry,
 };
+
+use crate::registration::OPERATOR_SET_ID;
 
 /// A label naming why something happened (`reason="mismatch"`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -38,6 +44,20 @@ pub(crate) struct RollupLabel {
     pub(crate) rollup: u64,
 }
 
+/// The labels of `eigen_registered_stakes` (EigenLayer AVS node
+/// specification, economics metrics): which quorum the stake is in. Chorus
+/// has one, its EigenLayer operator set.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct QuorumLabels {
+    /// The operator set id.
+    pub(crate) quorum_number: u32,
+    /// Its name.
+    pub(crate) quorum_name: &'static str,
+}
+
+/// The `quorum_name` of the Chorus operator set.
+const QUORUM_NAME: &str = "chorus";
+
 /// Every metric the node exports.
 #[derive(Debug)]
 pub(crate) struct Metrics {
@@ -66,76 +86,86 @@ pub(crate) struct Metrics {
     /// EigenLayer's node performance score (0-100): 100 healthy, 50 partly
     /// healthy, 0 unhealthy; set at each scrape from the node's health.
     pub(crate) performance_score: Gauge,
+    /// The operator's weight in the latest operator table (its restaked
+    /// stake times the strategies' multipliers, as the registry computed
+    /// it); 0 while not in it.
+    registered_stakes: Family<QuorumLabels, Gauge<f64, AtomicU64>>,
+    /// Every JSON-RPC request to the L1 and L2 nodes.
+    pub(crate) rpc: RpcMetrics,
 }
 
 impl Metrics {
     /// Creates and registers every metric.
     pub(crate) fn new() -> Self {
         let mut registry = Registry::default();
-        let metrics = Self {
-            registry: Registry::default(),
-            checkpoints_signed: Counter::default(),
-            commitments_rejected: Family::default(),
-            refused_by_protection: Counter::default(),
-            refused_by_registry: Family::default(),
-            proposals_seen: Family::default(),
-            proposals_ignored: Family::default(),
-            aggregator_errors: Family::default(),
-            answers_refused: Family::default(),
-            rollup_safe_head: Family::default(),
-            performance_score: Gauge::default(),
-        };
-        registry.register(
-            "chorus_checkpoints_signed",
-            "Checkpoints signed and posted to an aggregator",
-            metrics.checkpoints_signed.clone(),
-        );
-        registry.register(
-            "chorus_commitments_rejected",
-            "Proposed commitments rejected, by reason",
-            metrics.commitments_rejected.clone(),
-        );
-        registry.register(
-            "chorus_refused_by_protection",
-            "Checkpoints the slashing-protection store refused to let the key sign",
-            metrics.refused_by_protection.clone(),
-        );
-        registry.register(
-            "chorus_refused_by_registry",
-            "Proposals not signed because of the L1 operator table, by reason",
-            metrics.refused_by_registry.clone(),
-        );
-        registry.register(
-            "chorus_proposals_seen",
-            "Proposals received, per aggregator",
-            metrics.proposals_seen.clone(),
-        );
-        registry.register(
-            "chorus_proposals_ignored",
-            "Proposals dropped as malformed or of another deployment, by reason",
-            metrics.proposals_ignored.clone(),
-        );
-        registry.register(
-            "chorus_aggregator_errors",
-            "Failed requests to an aggregator",
-            metrics.aggregator_errors.clone(),
-        );
-        registry.register(
-            "chorus_answers_refused",
-            "Signatures and rejections an aggregator refused (4xx), by HTTP status",
-            metrics.answers_refused.clone(),
-        );
-        registry.register(
-            "chorus_rollup_safe_head",
-            "Safe head of each rollup as the operator's own L2 node reports it",
-            metrics.rollup_safe_head.clone(),
-        );
-        registry.register(
-            "eigen_performance_score",
-            "Node performance score (0-100) per the EigenLayer AVS node specification",
-            metrics.performance_score.clone(),
-        );
-        Self { registry, ..metrics }
+        let r = &mut registry;
+        let rpc = RpcMetrics::default();
+        rpc.register(r);
+        Self {
+            checkpoints_signed: r.registered(
+                "chorus_checkpoints_signed",
+                "Checkpoints signed and posted to an aggregator",
+                Counter::default(),
+            ),
+            commitments_rejected: r.registered(
+                "chorus_commitments_rejected",
+                "Proposed commitments rejected, by reason",
+                Family::default(),
+            ),
+            refused_by_protection: r.registered(
+                "chorus_refused_by_protection",
+                "Checkpoints the slashing-protection store refused to let the key sign",
+                Counter::default(),
+            ),
+            refused_by_registry: r.registered(
+                "chorus_refused_by_registry",
+                "Proposals not signed because of the L1 operator table, by reason",
+                Family::default(),
+            ),
+            proposals_seen: r.registered(
+                "chorus_proposals_seen",
+                "Proposals received, per aggregator",
+                Family::default(),
+            ),
+            proposals_ignored: r.registered(
+                "chorus_proposals_ignored",
+                "Proposals dropped as malformed or of another deployment, by reason",
+                Family::default(),
+            ),
+            aggregator_errors: r.registered(
+                "chorus_aggregator_errors",
+                "Failed requests to an aggregator",
+                Family::default(),
+            ),
+            answers_refused: r.registered(
+                "chorus_answers_refused",
+                "Signatures and rejections an aggregator refused (4xx), by HTTP status",
+                Family::default(),
+            ),
+            rollup_safe_head: r.registered(
+                "chorus_rollup_safe_head",
+                "Safe head of each rollup as the operator's own L2 node reports it",
+                Family::default(),
+            ),
+            performance_score: r.registered(
+                "eigen_performance_score",
+                "Node performance score (0-100) per the EigenLayer AVS node specification",
+                Gauge::default(),
+            ),
+            registered_stakes: r.registered(
+                "eigen_registered_stakes",
+                "Operator stake in <quorum> of the Chorus registry: weight in the latest operator table",
+                Family::default(),
+            ),
+            rpc,
+            registry,
+        }
+    }
+
+    /// Records the operator's weight in the latest operator table.
+    pub(crate) fn registered_stake(&self, weight: U256) {
+        let labels = QuorumLabels { quorum_number: OPERATOR_SET_ID, quorum_name: QUORUM_NAME };
+        self.registered_stakes.get_or_create(&labels).set(f64::from(weight));
     }
 
     /// The text exposition of every metric.

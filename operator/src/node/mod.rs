@@ -39,11 +39,7 @@ use std::{collections::HashSet, net::SocketAddr, sync::Arc};
 
 use actix::{Actor, Addr, Recipient, SyncArbiter};
 use actix_web::{App, HttpServer, dev::ServerHandle, web};
-use alloy::{
-    primitives::Bytes,
-    providers::{Provider, ProviderBuilder},
-    transports::http::reqwest::Url,
-};
+use alloy::{primitives::Bytes, transports::http::reqwest::Url};
 use chorus_deploy::chorus::Deployment;
 use chorus_keys::bls::SecretKey;
 
@@ -203,8 +199,7 @@ pub async fn start(setup: NodeSetup) -> Result<NodeHandle, NodeError> {
         operator: config.operator.address,
         pubkey: Bytes::copy_from_slice(&key.public_key().to_eip2537()),
     };
-    let provider =
-        ProviderBuilder::new().disable_recommended_fillers().connect_http(l1_url).erased();
+    let provider = chorus_telemetry::http_provider(l1_url, &metrics.rpc);
     let chain =
         ChainWatcher::new(provider, config.l1.rpc_url.clone(), identity, metrics.clone()).start();
     let rollups: Vec<(u64, Addr<RollupWatcher>)> = config

@@ -65,10 +65,11 @@ impl RollupWatcher {
         self.polling = true;
         let config = self.config.clone();
         let reader = self.reader.clone();
+        let rpc = self.metrics.rpc.clone();
         let work = async move {
             let reader = match reader {
                 Some(reader) => reader,
-                None => config.connect().await?,
+                None => config.connect_counted(&rpc).await?,
             };
             let head = reader.safe_head().await?;
             Ok::<_, RollupError>((reader, head.l2BlockNumber))
