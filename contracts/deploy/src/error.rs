@@ -73,8 +73,12 @@ pub enum DeployError {
         #[source]
         source: Box<TransportError>,
     },
-    /// A sent transaction's receipt could not be obtained.
-    #[error("{step}: no receipt for {tx}: {source}")]
+    /// A sent transaction's receipt could not be obtained (the node failed,
+    /// or the transaction was not mined within `tx::RECEIPT_TIMEOUT`).
+    #[error(
+        "{step}: no receipt for {tx}: {source} (if it is still pending, check the sender's \
+         pending transactions for a nonce gap or a fee under the base fee)"
+    )]
     Receipt {
         /// The step.
         step: &'static str,

@@ -1,5 +1,7 @@
 //! Sending a step's transactions: simulate, send in nonce order, wait, check.
 
+use std::time::Duration;
+
 use alloy::{
     contract::{CallBuilder, CallDecoder},
     eips::eip1559::Eip1559Estimation,
@@ -55,6 +57,12 @@ pub(crate) fn plan<P: Provider, D: CallDecoder>(
 ) -> Planned {
     Planned { step, request: call.into_transaction_request().with_from(from) }
 }
+
+/// How long a sent transaction may wait for inclusion before the step
+/// fails. A transaction the node holds back (behind a nonce gap, or priced
+/// under the base fee) would otherwise be waited for forever; minutes are
+/// far beyond any healthy chain's inclusion time.
+pub(crate) const RECEIPT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Sends a round of transactions that do not depend on each other.
 ///
@@ -151,11 +159,11 @@ async fn confirm(
     sent: PendingTransactionBuilder<Ethereum>,
 ) -> Result<TxRecord, DeployError> {
     let hash = *sent.tx_hash();
-    let receipt = sent.get_receipt().await.map_err(|e| DeployError::Receipt {
-        step,
-        tx: hash,
-        source: Box::new(e),
-    })?;
+    let receipt = sent
+        .with_timeout(Some(RECEIPT_TIMEOUT))
+        .get_receipt()
+        .await
+        .map_err(|e| DeployError::Receipt { step, tx: hash, source: Box::new(e) })?;
     if !receipt.status() {
         return Err(DeployError::Failed { step, tx: hash, gas_used: receipt.gas_used() });
     }
