@@ -44,7 +44,7 @@ use std::{
 };
 
 use alloy::{
-    primitives::{Address, B256, U256, keccak256},
+    primitives::{Address, B256, U256},
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::types::Filter,
     sol_types::SolEvent,
@@ -1050,9 +1050,9 @@ impl KeystoreKey {
     }
 }
 
-/// keccak256 of the EIP-2537 encoding: how the registry identifies a key.
+/// How the registry identifies `key` ([`chorus_contracts::table::pubkey_hash`]).
 pub fn registry_key_hash(key: &PublicKey) -> B256 {
-    keccak256(key.to_eip2537())
+    chorus_contracts::table::pubkey_hash(&key.to_eip2537())
 }
 
 /// What the registry holds for an operator and a key.

@@ -26,10 +26,16 @@ pub struct TableEntry {
 }
 
 impl TableEntry {
-    /// keccak256 of the EIP-2537 key, as the registry identifies keys.
+    /// Its key's [`pubkey_hash`].
     pub fn pubkey_hash(&self) -> B256 {
-        keccak256(&self.pubkey)
+        pubkey_hash(&self.pubkey)
     }
+}
+
+/// How the registry identifies a BLS key: keccak256 of its EIP-2537
+/// encoding (256 bytes).
+pub fn pubkey_hash(eip2537_key: &[u8]) -> B256 {
+    keccak256(eip2537_key)
 }
 
 /// Why an event does not describe a consistent table.
