@@ -1,8 +1,11 @@
 //! What one checkpoint costs the aggregator: from N compressed signatures
-//! arriving as bytes to a verified aggregate (strict decoding, one optimistic
-//! pairing check, bisection when some are invalid).
+//! arriving as bytes to a verified aggregate (decoding without the subgroup
+//! check, one optimistic check of the sum, bisection over cached key sums
+//! when some are invalid).
 //!
-//! Run with `cargo bench -p chorus-aggregator --bench quorum`.
+//! Run with `cargo bench -p chorus-aggregator --bench quorum`. The
+//! comparison with eigensdk-rs and the blst floor, side by side in one run,
+//! is `cargo bench -p chorus-bench-aggregation` (benches/aggregation).
 
 // Benchmarks build their own inputs; a failure there is a bug to crash on.
 #![allow(clippy::expect_used, missing_docs)]

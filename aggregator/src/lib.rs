@@ -24,9 +24,10 @@
 //!    and the contract's quorum in basis points.
 //! 3. [`quorum::QuorumCollector::add`] takes each operator's 48-byte
 //!    compressed signature. Unknown operators, repeats, conflicting second
-//!    signatures and malformed points are refused with a
-//!    [`quorum::Rejected`] reason; an accepted signature is `Pending`. No
-//!    pairing is computed here.
+//!    signatures and malformed points (bad encoding, off the curve,
+//!    infinity) are refused with a [`quorum::Rejected`] reason; an accepted
+//!    signature is `Pending`; a point outside the subgroup is accepted and
+//!    found `Invalid` by the check of its sum. No pairing is computed here.
 //! 4. [`quorum::QuorumCollector::try_finish`] does nothing costly until the
 //!    accepted weight reaches the quorum (the contract's rule,
 //!    `signed * 10_000 >= total * quorumBps`, and `signed > 0`). Then it adds
@@ -50,14 +51,21 @@
 //!   proof of possession on chain before listing it
 //!   (`PopVerifiedKey::from_registry_unchecked`). Nobody can register a key
 //!   chosen as a function of others' keys to forge the sum.
-//! - **Every point is in the prime-order subgroup.** Signatures are decoded
-//!   strictly (`Signature::from_bytes`: on the curve, in the subgroup, not
-//!   infinity), and so are keys, so the sum is a subgroup point and the
-//!   pairing equation means what it says: the aggregate is a valid signature
-//!   of `m` by the summed keys, exactly what the contract checks.
+//! - **Every sum checked is in the prime-order subgroup.** Keys are decoded
+//!   strictly. Signatures are decoded with every check but the subgroup
+//!   check (`UncheckedSignature`: encoding, on the curve, not infinity);
+//!   each *sum* is subgroup-checked before its pairing check
+//!   (`PreparedMessage::verify_sum`), and the aggregate posted is
+//!   subgroup-checked once more, so the pairing equation means what it
+//!   says: the aggregate is a valid signature of `m` by the summed keys,
+//!   exactly what the contract checks. The check is additive (torsion parts
+//!   must sum to zero, subgroup parts to a valid signature), so bisection's
+//!   reasoning is unchanged; a set of one is checked strictly. The quorum
+//!   module documentation says why this, and the absence of random weights,
+//!   cannot make the collector count an operator who did not sign.
 //! - **What `Verified` means.** A signature is marked `Verified` when a sum
 //!   containing it verified. Two signatures can be altered by opposite
-//!   amounts (`σ₁ + t`, `σ₂ − t`) and still sum correctly; since signatures
+//!   amounts (`σ₁ + t`, `σ₂ − t`, or opposite torsion parts `σ₁ + T`, `σ₂ − T`) and still sum correctly; since signatures
 //!   are public and carry no transport authentication, anyone who saw both
 //!   could submit such a pair first. The aggregate stays valid, so this
 //!   cannot corrupt a submission, but an individual signature used as

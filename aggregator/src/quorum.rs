@@ -1,26 +1,94 @@
 //! One open checkpoint: signatures in, a verified aggregate out.
 //!
 //! [`SignerSet`] is an operator table prepared for verification (each key
-//! decoded once); [`QuorumCollector`] collects one checkpoint's signatures
-//! over it and, once they carry a quorum of weight, verifies them
-//! optimistically as one aggregate and bisects only when that fails. See the
-//! crate documentation for the flow and why it is sound.
+//! decoded once, and a tree of subset sums of the keys); [`QuorumCollector`]
+//! collects one checkpoint's signatures over it and, once they carry a
+//! quorum of weight, verifies them optimistically as one aggregate and
+//! bisects only when that fails. See the crate documentation for the flow.
 //!
-//! # Deferring the subgroup check
+//! # Cost
 //!
-//! Decoding a signature strictly costs a subgroup check (about 59 µs), which
-//! dominates the cost of a checkpoint: one pairing check costs about as much
-//! as twenty decodings. All decoding goes through one function,
-//! `decode_signature`, and nothing else in this module depends on how
-//! strictly a point was decoded, so the check can be moved to the aggregate
-//! later: decode with only the on-curve check (`blst`'s
-//! `sig_validate(bytes, false)`, which `chorus_keys` would expose as an
-//! `UncheckedSignature`), subgroup-check the sum once before its pairing
-//! check, and decode strictly in bisection leaves (and before publishing a
-//! signature as evidence) so that a point outside the subgroup is reported as
-//! `Malformed` rather than `Invalid`. A point outside the subgroup is then
-//! caught by the aggregate's check unless small-order parts cancel within the
-//! sum, which leaves the sum, the only thing posted on chain, valid.
+//! From N signatures as bytes to a verified aggregate (BENCHMARKS.md,
+//! "Aggregation versus eigensdk-rs"): one square root per signature to
+//! decode it, N point additions, one subgroup check and one two-pair pairing
+//! check of the sum. When some signatures are invalid, bisection walks a
+//! binary tree over table positions whose key sums are cached per table
+//! version ([`SignerSet`]) and whose signature sums are computed once per
+//! [`try_finish`](QuorumCollector::try_finish), so every check costs one
+//! subgroup check and one pairing check, never a re-summing of keys or
+//! signatures. Only one half of each split is paired: the other half's
+//! value in the target group is the whole's divided by the first half's
+//! ([`SumCheck::rest`], two multiplications). `k` invalid among `n` take
+//! `O(k log(n / k))` pairings.
+//!
+//! # Deferring the subgroup check: why it stays sound
+//!
+//! Signatures are decoded as [`UncheckedSignature`]s: encoding, on the
+//! curve, not infinity, but no subgroup check (about 40 µs of the 59 µs a
+//! strict decoding costs). The check that bisection and the final aggregate
+//! rely on is [`PreparedMessage::verify_sum`]: the *sum* of a set of
+//! signatures is subgroup-checked and then pairing-checked against the sum of
+//! their keys. Every curve point splits uniquely into a subgroup part and a
+//! torsion part, and the check accepts a set exactly when the torsion parts
+//! sum to zero and the subgroup parts sum to a valid signature. Both
+//! conditions are additive, so the linear reasoning of bisection holds
+//! exactly as with strictly decoded points (a set of one is checked strictly:
+//! its sum is the point itself).
+//!
+//! - **What is posted on L1** is the sum of verified sets, subgroup-checked
+//!   once more when it is built ([`Aggregate::signature`] is an
+//!   [`AggregateSignature`], which only exists in the subgroup). The
+//!   contract checks only that sum (and EIP-2537's pairing precompile
+//!   refuses points outside the subgroup anyway).
+//! - **A torsion part** in one signature either cancels within the verified
+//!   sum (then the sum is exactly what the subgroup parts sum to, and it is
+//!   valid) or fails the sum's subgroup check, and bisection isolates that
+//!   signature: a leaf is checked alone, strictly, and marked
+//!   [`Invalid`](SignatureStatus::Invalid).
+//! - **Individual signatures** the aggregator keeps and publishes are the
+//!   bytes it received. A signature marked [`Verified`](SignatureStatus::Verified)
+//!   was part of a sum that verified; that it also verifies alone was true
+//!   before this change only when no two summands carried cancelling errors,
+//!   and it is still exactly as true now: a cancelling torsion part is one
+//!   more kind of cancelling error (`σ₁ + T`, `σ₂ − T`, like `σ₁ + t`,
+//!   `σ₂ − t`). Watchers verify each published signature alone (strict
+//!   decoding), so such a signature is never taken as evidence; evidence
+//!   (equivocation proofs) always comes from a signature verified on its own.
+//!
+//! # Randomisation against cancellation: not needed to decide who is counted
+//!
+//! Batch verification over *different* messages weights each signature by a
+//! random scalar (`chorus_keys::bls::verify_batch`) so that errors cannot
+//! cancel. Here every signature is over the same message and only the sum
+//! matters, and the question is whether cancellation could make the
+//! collector count an operator who did not sign. It cannot:
+//!
+//! - A verified set `S` satisfies `Σ_{i∈S} σᵢ = (Σ_{i∈S} skᵢ) · H(m)`, i.e.
+//!   its sum is a valid aggregate signature of `m` by the keys of `S`. Every
+//!   key's proof of possession was checked by the registry, so under the
+//!   standard security of proof-of-possession aggregation (Ristenpart–Yilek;
+//!   Boneh–Drijvers–Neven) nobody can produce such a sum for a set that
+//!   contains an honest operator who has not signed `m`, whatever the other
+//!   members of `S` send: cancelling errors can only move value between
+//!   summands, never create the missing `sk_h · H(m)`.
+//! - So each operator counted either signed `m` or is one of a colluding
+//!   group whose members jointly produced a valid aggregate of `m` under
+//!   their own keys, which is what "they signed" means for a same-message
+//!   aggregate; the contract would accept that aggregate from any
+//!   aggregator (the aggregator is not trusted), so no collector-side
+//!   randomisation could prevent it either.
+//! - Randomised checks would add per-signature accountability (each counted
+//!   signature valid alone), at the price of a G1 and a G2 multi-scalar
+//!   multiplication per check, and the key sums could no longer be cached.
+//!   Accountability for slashing does not depend on the collector: a
+//!   watcher verifies each published signature alone, and colluders could
+//!   post their aggregate through their own aggregator and publish nothing.
+//!
+//! What cancellation can still do is attach, to an operator who did sign,
+//! bytes that are not its own signature (someone who saw its signature sent
+//! a cancelling pair first, in its name and in a colluder's). Its weight is
+//! then counted rightly, and the published bytes do not verify alone; see
+//! [`QuorumCollector::add`] for how a held signature is replaced.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -30,8 +98,9 @@ use std::{
 use alloy::primitives::{Address, B256, U256, U512};
 use chorus_contracts::{NonSigner, TableRef, table::OperatorTable};
 use chorus_keys::bls::{
-    AggregatePublicKey, AggregateSignature, BlsError, PopVerifiedKey, PublicKey, SIGNATURE_BYTES,
-    Signature, eip2537::G1_BYTES,
+    AggregateSignature, BlsError, PopVerifiedKey, PublicKey, SIGNATURE_BYTES,
+    deferred::{KeySum, PreparedMessage, SumCheck, UncheckedSignature, UncheckedSignatureSum},
+    eip2537::G1_BYTES,
 };
 
 /// Basis points in a whole, as `ChorusAttestations.BPS`.
@@ -100,8 +169,44 @@ struct Signer {
     weight: U256,
 }
 
+/// A complete binary tree over table positions, padded to a power of two:
+/// node 1 is the root, node `i` has children `2i` and `2i + 1`, and leaf
+/// `size + p` is position `p`. Bisection splits along it, so that every set
+/// it checks is one node's positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Tree {
+    /// Leaves (a power of two, at least one).
+    size: usize,
+    /// Real positions (`<= size`); leaves past it are padding.
+    len: usize,
+}
+
+impl Tree {
+    fn new(len: usize) -> Self {
+        Self { size: len.next_power_of_two().max(1), len }
+    }
+
+    /// Number of nodes plus one (index 0 is unused).
+    fn nodes(&self) -> usize {
+        2 * self.size
+    }
+
+    fn is_leaf(&self, node: usize) -> bool {
+        node >= self.size
+    }
+
+    /// The real positions under `node`.
+    fn positions(&self, node: usize) -> std::ops::Range<usize> {
+        let depth = node.ilog2();
+        let span = self.size >> depth;
+        let start = (node - (1 << depth)) * span;
+        start.min(self.len)..(start + span).min(self.len)
+    }
+}
+
 /// An operator table prepared for verifying signatures: every key decoded
-/// once and trusted as registry-checked, weights, and an index by address.
+/// once and trusted as registry-checked, weights, an index by address, and
+/// the sum of the keys under every node of the bisection tree.
 ///
 /// Build one per table version and share it (through an [`Arc`]) between
 /// the collectors of that version's checkpoints.
@@ -110,11 +215,16 @@ pub struct SignerSet {
     table: OperatorTable,
     signers: Vec<Signer>,
     positions: HashMap<Address, usize>,
+    tree: Tree,
+    /// The sum of every key under each tree node (`None` under padding
+    /// only), so that no check ever re-adds keys of a whole node.
+    key_sums: Vec<Option<KeySum>>,
 }
 
 impl SignerSet {
-    /// Decodes every key of `table` (EIP-2537 G2, fully validated) and
-    /// indexes the operators.
+    /// Decodes every key of `table` (EIP-2537 G2, fully validated), indexes
+    /// the operators and sums the keys under every node of the bisection
+    /// tree (about one G2 addition per operator, once per table version).
     ///
     /// The keys are trusted as proof-of-possession checked because the table
     /// comes from the Chorus registry, which verifies the proof on chain
@@ -141,7 +251,9 @@ impl SignerSet {
                 weight: entry.weight,
             });
         }
-        Ok(Self { table, signers, positions })
+        let tree = Tree::new(signers.len());
+        let key_sums = sum_up(tree, |position| signers.get(position).map(|s| KeySum::of(&s.key)));
+        Ok(Self { table, signers, positions, tree, key_sums })
     }
 
     /// The table this set was built from.
@@ -180,16 +292,59 @@ impl SignerSet {
     }
 }
 
+/// A point sum that may be empty.
+trait Summable: Copy {
+    fn add_sum(&mut self, other: &Self);
+}
+
+impl Summable for KeySum {
+    fn add_sum(&mut self, other: &Self) {
+        KeySum::add_sum(self, other);
+    }
+}
+
+impl Summable for UncheckedSignatureSum {
+    fn add_sum(&mut self, other: &Self) {
+        UncheckedSignatureSum::add_sum(self, other);
+    }
+}
+
+fn combine<T: Summable>(left: Option<&T>, right: Option<&T>) -> Option<T> {
+    match (left, right) {
+        (Some(left), Some(right)) => {
+            let mut sum = *left;
+            sum.add_sum(right);
+            Some(sum)
+        }
+        (Some(one), None) | (None, Some(one)) => Some(*one),
+        (None, None) => None,
+    }
+}
+
+/// The sum under every node of `tree`, from the leaves up (one addition per
+/// node with two non-empty children).
+fn sum_up<T: Summable>(tree: Tree, leaf: impl Fn(usize) -> Option<T>) -> Vec<Option<T>> {
+    let mut sums = vec![None; tree.nodes()];
+    for position in 0..tree.len {
+        sums[tree.size + position] = leaf(position);
+    }
+    for node in (1..tree.size).rev() {
+        sums[node] = combine(sums[2 * node].as_ref(), sums[2 * node + 1].as_ref());
+    }
+    sums
+}
+
 /// Where an accepted signature stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SignatureStatus {
     /// Accepted, not yet part of a checked aggregate.
     Pending,
-    /// Part of an aggregate that verified (see the crate documentation for
+    /// Part of an aggregate that verified (see the module documentation for
     /// what this does and does not say about the signature alone).
     Verified,
     /// Checked on its own and found not to be the operator's signature of
-    /// this checkpoint's message. Its weight no longer counts.
+    /// this checkpoint's message (including a point outside the subgroup).
+    /// Its weight no longer counts.
     Invalid,
 }
 
@@ -222,7 +377,10 @@ pub enum Rejected {
     /// can judge whether this is an equivocation.
     #[error("operator {0} already sent a different signature for this checkpoint")]
     Conflicting(Address),
-    /// The bytes are not a valid compressed G1 point in the subgroup.
+    /// The bytes are not a valid compressed G1 point: wrong length or flags,
+    /// a coordinate not below the field modulus, not on the curve, or the
+    /// point at infinity. (Subgroup membership is checked with the sum; a
+    /// point outside the subgroup ends [`Invalid`](SignatureStatus::Invalid).)
     #[error("malformed signature from operator {operator}: {reason}")]
     Malformed {
         /// The operator it claims to be from.
@@ -238,7 +396,7 @@ pub enum Rejected {
 pub struct Aggregate {
     /// The message signed (`checkpoint_message`).
     pub message: B256,
-    /// The aggregate signature.
+    /// The aggregate signature (in the subgroup, not infinity).
     pub signature: AggregateSignature,
     /// The same, EIP-2537 encoded, as the contract takes it.
     pub signature_eip2537: [u8; G1_BYTES],
@@ -270,15 +428,42 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 struct Slot {
     bytes: [u8; SIGNATURE_BYTES],
-    signature: Signature,
+    signature: UncheckedSignature,
     status: SignatureStatus,
 }
 
 /// Decodes an operator's signature. The single place that decides how
-/// strictly signatures are decoded (see the module documentation on deferring
-/// the subgroup check).
-fn decode_signature(bytes: &[u8]) -> Result<Signature, BlsError> {
-    Signature::from_bytes(bytes)
+/// strictly signatures are decoded: everything but the subgroup check, which
+/// every check of a sum includes (see the module documentation).
+fn decode_signature(bytes: &[u8]) -> Result<UncheckedSignature, BlsError> {
+    UncheckedSignature::from_bytes(bytes)
+}
+
+/// The pending signatures of one [`QuorumCollector::try_finish`], summed
+/// under every node of the signer set's tree.
+struct PendingSums {
+    /// The sum of the pending signatures under each node (built only when
+    /// the sum of all of them fails, for bisection).
+    signatures: Vec<Option<UncheckedSignatureSum>>,
+    /// The sum of their keys, for nodes where only some positions are
+    /// pending (the others use the signer set's cached sums).
+    partial_keys: HashMap<usize, KeySum>,
+    /// How many signatures are pending under each node.
+    counts: Vec<u32>,
+}
+
+/// What bisection already knows of a node's sum before looking at it.
+// Passed by value down one recursion step at a time; boxing the check would
+// allocate per node for nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, Copy)]
+enum Known {
+    /// Nothing: check it (one pairing).
+    Nothing,
+    /// Its check, computed or derived from its parent and sibling.
+    Checked(SumCheck),
+    /// That it fails, without a value to derive from.
+    Invalid,
 }
 
 /// The signatures of one checkpoint, collected until a quorum of weight
@@ -291,12 +476,15 @@ fn decode_signature(bytes: &[u8]) -> Result<Signature, BlsError> {
 pub struct QuorumCollector {
     signers: Arc<SignerSet>,
     message: B256,
+    prepared: PreparedMessage,
     quorum_bps: u16,
     needed_weight: U256,
     /// By table position.
     slots: Vec<Option<Slot>>,
     /// The weight of pending and verified signatures.
     collected_weight: U256,
+    /// The sum of every verified signature (verified sets only grow).
+    verified_sum: Option<UncheckedSignatureSum>,
     /// The last aggregate built, until a signature is added.
     ready: Option<Aggregate>,
     verifications: usize,
@@ -318,10 +506,12 @@ impl QuorumCollector {
         Ok(Self {
             signers,
             message,
+            prepared: PreparedMessage::new(message.as_slice()),
             quorum_bps,
             needed_weight,
             slots,
             collected_weight: U256::ZERO,
+            verified_sum: None,
             ready: None,
             verifications: 0,
         })
@@ -330,14 +520,16 @@ impl QuorumCollector {
     /// Takes `operator`'s 48-byte compressed signature.
     ///
     /// Checks, in order: the operator is in the table; it is not the same
-    /// bytes again; the bytes decode strictly; the operator has no other
+    /// bytes again; the bytes decode (encoding, on the curve, not infinity;
+    /// the subgroup check comes with the sum); the operator has no other
     /// valid signature. Signatures carry no transport authentication, so a
     /// signature in an operator's name may have come from anyone: a new one
     /// replaces one found [`Invalid`](SignatureStatus::Invalid), and when a
     /// different one arrives while the held one is still
     /// [`Pending`](SignatureStatus::Pending), the held one is checked alone
-    /// (one pairing, at most once per held signature) and replaced if it is
-    /// invalid. Junk sent first cannot hold an operator's place.
+    /// (subgroup check and one pairing, at most once per held signature) and
+    /// replaced if it is invalid. Junk sent first cannot hold an operator's
+    /// place.
     ///
     /// Otherwise no pairing is computed; the signature is
     /// [`Pending`](SignatureStatus::Pending) until [`try_finish`](Self::try_finish).
@@ -360,8 +552,10 @@ impl QuorumCollector {
             .map_err(|reason| Rejected::Malformed { operator, reason })?;
         if let Some(held) = slot.as_mut().filter(|held| held.status == SignatureStatus::Pending) {
             self.verifications += 1;
-            if signer.key.public_key().verify(self.message.as_slice(), &held.signature).is_ok() {
+            let alone = UncheckedSignatureSum::of(&held.signature);
+            if self.prepared.verify_sum(&alone, &KeySum::of(&signer.key)).is_ok() {
                 held.status = SignatureStatus::Verified;
+                add_to(&mut self.verified_sum, &alone);
             } else {
                 held.status = SignatureStatus::Invalid;
                 self.collected_weight = self.collected_weight.saturating_sub(signer.weight);
@@ -389,12 +583,19 @@ impl QuorumCollector {
     /// Aggregates and verifies once the signatures not found invalid carry a
     /// quorum; below it, computes nothing.
     ///
-    /// The pending signatures are summed and checked with one pairing check;
-    /// if it fails, bisection marks each pending signature `Verified` or
-    /// `Invalid` in `O(k log n)` checks for `k` invalid among `n`. The
-    /// aggregate then sums every verified signature (a sum of sums that each
-    /// verified, so it verifies too). Calling again without an intervening
-    /// [`add`](Self::add) returns the same aggregate without new work.
+    /// The pending signatures are summed and checked with one subgroup
+    /// check and one pairing check; if that fails, bisection along the
+    /// signer set's tree marks each pending signature `Verified` or `Invalid`
+    /// in `O(k log(n / k))` checks for `k` invalid among `n`. The aggregate
+    /// then sums every verified signature (a sum of sums that each verified,
+    /// so it verifies too) and subgroup-checks it once more. Calling again
+    /// without an intervening [`add`](Self::add) returns the same aggregate
+    /// without new work.
+    ///
+    /// If the verified signatures sum to the point at infinity (possible
+    /// only if the signers' registered keys sum to it, which the contract
+    /// cannot accept), the answer is [`Outcome::Waiting`] until another
+    /// signature changes the sum.
     pub fn try_finish(&mut self) -> Outcome {
         if let Some(ready) = &self.ready {
             return Outcome::Ready(Box::new(ready.clone()));
@@ -402,22 +603,31 @@ impl QuorumCollector {
         if !self.reaches(self.collected_weight) {
             return self.waiting();
         }
-        let pending: Vec<usize> = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter(|(_, slot)| slot.as_ref().is_some_and(|s| s.status == SignatureStatus::Pending))
-            .map(|(position, _)| position)
-            .collect();
-        if !pending.is_empty() {
-            self.bisect(&pending, false);
+        let mut sums = self.pending_sums();
+        if let Some((signatures, keys)) = self.pending_root(&sums) {
+            // The common case, all valid: one check of the sum, added up
+            // directly; the tree of signature sums only if it fails.
+            self.verifications += 1;
+            let check = self.prepared.check_sum(&signatures, &keys);
+            if check.verdict().is_ok() {
+                add_to(&mut self.verified_sum, &signatures);
+                self.set_status(1, SignatureStatus::Verified);
+            } else {
+                sums.signatures =
+                    sum_up(self.signers.tree, |p| self.pending(p).map(UncheckedSignatureSum::of));
+                self.bisect(&sums, 1, Known::Checked(check));
+            }
         }
         if !self.reaches(self.collected_weight) {
             return self.waiting();
         }
-        let aggregate = self.build();
-        self.ready = Some(aggregate.clone());
-        Outcome::Ready(Box::new(aggregate))
+        match self.build() {
+            Some(aggregate) => {
+                self.ready = Some(aggregate.clone());
+                Outcome::Ready(Box::new(aggregate))
+            }
+            None => self.waiting(),
+        }
     }
 
     /// The status of `operator`'s accepted signature, if any.
@@ -425,8 +635,10 @@ impl QuorumCollector {
         self.slot(operator).map(|slot| slot.status)
     }
 
-    /// `operator`'s accepted signature, if any (they are public).
-    pub fn signature(&self, operator: &Address) -> Option<&Signature> {
+    /// `operator`'s accepted signature, if any (they are public), as
+    /// received: a valid point, subgroup-checked only if it was checked
+    /// alone (see the module documentation).
+    pub fn signature(&self, operator: &Address) -> Option<&UncheckedSignature> {
         self.slot(operator).map(|slot| &slot.signature)
     }
 
@@ -487,81 +699,187 @@ impl QuorumCollector {
         Outcome::Waiting { signed_weight: self.collected_weight, needed_weight: self.needed_weight }
     }
 
-    /// Marks every signature at `positions` verified or invalid; returns
-    /// whether all were valid. `known_invalid`: the set's sum is known to
-    /// fail (its parent failed and its sibling verified), so it is split
-    /// without being checked.
-    fn bisect(&mut self, positions: &[usize], known_invalid: bool) -> bool {
-        if !known_invalid && self.verify_sum(positions) {
-            self.mark(positions, SignatureStatus::Verified);
+    fn pending(&self, position: usize) -> Option<&UncheckedSignature> {
+        self.slots
+            .get(position)?
+            .as_ref()
+            .filter(|slot| slot.status == SignatureStatus::Pending)
+            .map(|slot| &slot.signature)
+    }
+
+    /// Sums the pending signatures under every tree node, counts them, and
+    /// sums the keys of nodes where only some positions are pending (one
+    /// addition per such node with two non-empty children; fully pending
+    /// nodes use the cached sums).
+    fn pending_sums(&self) -> PendingSums {
+        let tree = self.signers.tree;
+        let mut counts = vec![0u32; tree.nodes()];
+        for position in 0..tree.len {
+            counts[tree.size + position] = u32::from(self.pending(position).is_some());
+        }
+        for node in (1..tree.size).rev() {
+            counts[node] = counts[2 * node] + counts[2 * node + 1];
+        }
+        let mut sums = PendingSums { signatures: Vec::new(), partial_keys: HashMap::new(), counts };
+        for node in (1..tree.size).rev() {
+            if self.is_partial(&sums, node) {
+                let sum = combine(
+                    self.pending_keys(&sums, 2 * node).as_ref(),
+                    self.pending_keys(&sums, 2 * node + 1).as_ref(),
+                );
+                if let Some(sum) = sum {
+                    sums.partial_keys.insert(node, sum);
+                }
+            }
+        }
+        sums
+    }
+
+    /// The sum of every pending signature (one mixed addition each) and of
+    /// their keys, if any is pending.
+    fn pending_root(&self, sums: &PendingSums) -> Option<(UncheckedSignatureSum, KeySum)> {
+        let keys = self.pending_keys(sums, 1)?;
+        let mut pending = (0..self.slots.len()).filter_map(|position| self.pending(position));
+        let mut signatures = UncheckedSignatureSum::of(pending.next()?);
+        pending.for_each(|signature| signatures.add(signature));
+        Some((signatures, keys))
+    }
+
+    /// Whether some but not all positions under `node` are pending.
+    fn is_partial(&self, sums: &PendingSums, node: usize) -> bool {
+        let count = sums.counts.get(node).copied().unwrap_or(0) as usize;
+        count > 0 && count < self.signers.tree.positions(node).len()
+    }
+
+    /// The sum of the keys of the pending positions under `node`.
+    fn pending_keys(&self, sums: &PendingSums, node: usize) -> Option<KeySum> {
+        if sums.counts.get(node).is_none_or(|count| *count == 0) {
+            None
+        } else if self.is_partial(sums, node) {
+            sums.partial_keys.get(&node).copied()
+        } else {
+            self.signers.key_sums.get(node).copied().flatten()
+        }
+    }
+
+    /// Marks every pending signature under `node` verified or invalid;
+    /// returns whether all were valid. `known`: what is already known of the
+    /// node's sum (derived from its parent and sibling, or it is its
+    /// parent's only pending half), so that it is not checked again.
+    fn bisect(&mut self, sums: &PendingSums, node: usize, known: Known) -> bool {
+        let tree = self.signers.tree;
+        let count = |node: usize| sums.counts.get(node).copied().unwrap_or(0);
+        if count(node) == 0 {
             return true;
         }
-        if let [position] = positions {
-            self.mark(&[*position], SignatureStatus::Invalid);
-            let weight = self.signers.signers.get(*position).map_or(U256::ZERO, |s| s.weight);
-            self.collected_weight = self.collected_weight.saturating_sub(weight);
+        let check = match known {
+            Known::Checked(check) => Some(check),
+            Known::Invalid => None,
+            Known::Nothing => Some(self.check_node(sums, node)),
+        };
+        if check.is_some_and(|check| check.verdict().is_ok()) {
+            self.mark(sums, node, SignatureStatus::Verified);
+            return true;
+        }
+        if tree.is_leaf(node) {
+            self.mark(sums, node, SignatureStatus::Invalid);
             return false;
         }
-        let (left, right) = positions.split_at(positions.len() / 2);
-        let left_valid = self.bisect(left, false);
-        // Pairing checks are linear: had both halves verified, so would have
-        // the whole.
-        self.bisect(right, left_valid);
+        let (left, right) = (2 * node, 2 * node + 1);
+        let same = check.map_or(Known::Invalid, Known::Checked);
+        if count(right) == 0 {
+            return self.bisect(sums, left, same);
+        }
+        if count(left) == 0 {
+            return self.bisect(sums, right, same);
+        }
+        let left_check = self.check_node(sums, left);
+        let left_valid = self.bisect(sums, left, Known::Checked(left_check));
+        // The check is additive: the right half's value is the whole's
+        // divided by the left's, a comparison instead of a pairing. Without
+        // values (a torsion part), a verifying left half still says that the
+        // right one fails.
+        let right_known = match check.and_then(|whole| SumCheck::rest(&whole, &left_check)) {
+            Some(derived) => Known::Checked(derived),
+            None if left_valid => Known::Invalid,
+            None => Known::Nothing,
+        };
+        self.bisect(sums, right, right_known);
         false
     }
 
-    /// One pairing check of the sum of the signatures at `positions`
-    /// against the sum of their keys.
-    fn verify_sum(&mut self, positions: &[usize]) -> bool {
+    /// One check of the pending signatures under `node` (a pairing): their
+    /// sum in the subgroup and a signature of the message by their summed
+    /// keys.
+    fn check_node(&mut self, sums: &PendingSums, node: usize) -> SumCheck {
         self.verifications += 1;
-        let mut signatures = Vec::with_capacity(positions.len());
-        let mut keys = Vec::with_capacity(positions.len());
-        for &position in positions {
-            if let (Some(Some(slot)), Some(signer)) =
-                (self.slots.get(position), self.signers.signers.get(position))
-            {
-                signatures.push(slot.signature);
-                keys.push(signer.key);
-            }
-        }
-        match (AggregateSignature::aggregate(&signatures), AggregatePublicKey::aggregate(&keys)) {
-            (Ok(signature), Ok(key)) => {
-                signature.verify_aggregate_key(self.message.as_slice(), &key).is_ok()
-            }
-            // Empty: only with no positions, which bisection never passes.
-            _ => false,
+        match (sums.signatures.get(node).copied().flatten(), self.pending_keys(sums, node)) {
+            (Some(signatures), Some(keys)) => self.prepared.check_sum(&signatures, &keys),
+            // Only for a node without pending signatures, never checked.
+            _ => unreachable!("bisection checks only nodes with pending signatures"),
         }
     }
 
-    fn mark(&mut self, positions: &[usize], status: SignatureStatus) {
-        for &position in positions {
-            if let Some(Some(slot)) = self.slots.get_mut(position) {
-                slot.status = status;
+    /// Sets the status of every pending signature under `node`: verified
+    /// ones join the verified sum; invalid ones lose their weight.
+    fn mark(&mut self, sums: &PendingSums, node: usize, status: SignatureStatus) {
+        if status == SignatureStatus::Verified
+            && let Some(sum) = sums.signatures.get(node).copied().flatten()
+        {
+            add_to(&mut self.verified_sum, &sum);
+        }
+        self.set_status(node, status);
+    }
+
+    /// Sets the status of every pending signature under `node` (the caller
+    /// adds verified ones to the verified sum).
+    fn set_status(&mut self, node: usize, status: SignatureStatus) {
+        for position in self.signers.tree.positions(node) {
+            let Some(Some(slot)) = self.slots.get_mut(position) else { continue };
+            if slot.status != SignatureStatus::Pending {
+                continue;
+            }
+            slot.status = status;
+            if status == SignatureStatus::Invalid {
+                let weight = self.signers.signers.get(position).map_or(U256::ZERO, |s| s.weight);
+                self.collected_weight = self.collected_weight.saturating_sub(weight);
             }
         }
     }
 
-    /// The aggregate of every verified signature. Called only when their
-    /// weight meets the quorum, hence is positive.
-    fn build(&self) -> Aggregate {
-        let mut signatures = Vec::new();
+    /// The aggregate of every verified signature, from their running sum
+    /// (subgroup-checked again here). Called only when their weight meets
+    /// the quorum, hence is positive; `None` only if they sum to infinity.
+    fn build(&self) -> Option<Aggregate> {
         let mut signers = Vec::new();
         let mut signed_weight = U256::ZERO;
         for (signer, slot) in self.signers.signers.iter().zip(&self.slots) {
-            if let Some(slot) = slot.as_ref().filter(|s| s.status == SignatureStatus::Verified) {
-                signatures.push(slot.signature);
+            if slot.as_ref().is_some_and(|s| s.status == SignatureStatus::Verified) {
                 signers.push(signer.operator);
                 signed_weight = signed_weight.saturating_add(signer.weight);
             }
         }
         debug_assert_eq!(signed_weight, self.collected_weight, "nothing pending after bisection");
-        let signature = match AggregateSignature::aggregate(&signatures) {
-            Ok(signature) => signature,
-            Err(_) => unreachable!("a quorum has positive weight, so at least one signer"),
-        };
+        let signature = self.verified_sum?.into_aggregate().ok()?;
+        debug_assert!(
+            {
+                let keys: Vec<PopVerifiedKey> = self
+                    .signers
+                    .signers
+                    .iter()
+                    .zip(&self.slots)
+                    .filter(|(_, slot)| {
+                        slot.as_ref().is_some_and(|s| s.status == SignatureStatus::Verified)
+                    })
+                    .map(|(signer, _)| signer.key)
+                    .collect();
+                signature.fast_aggregate_verify(self.message.as_slice(), &keys).is_ok()
+            },
+            "a sum of verified sums verifies"
+        );
         let table = self.signers.table();
         let signer_set: HashSet<Address> = signers.iter().copied().collect();
-        Aggregate {
+        Some(Aggregate {
             message: self.message,
             signature,
             signature_eip2537: signature.to_eip2537(),
@@ -569,7 +887,15 @@ impl QuorumCollector {
             signed_weight,
             table: table.table_ref(),
             non_signers: table.non_signers(&signer_set),
-        }
+        })
+    }
+}
+
+/// Adds `sum` to a running sum that may still be empty.
+fn add_to(total: &mut Option<UncheckedSignatureSum>, sum: &UncheckedSignatureSum) {
+    match total {
+        Some(total) => total.add_sum(sum),
+        None => *total = Some(*sum),
     }
 }
 
@@ -578,7 +904,7 @@ mod tests {
     use super::*;
     use alloy::primitives::Bytes;
     use chorus_contracts::IChorusRegistry::OperatorTableUpdated;
-    use chorus_keys::bls::SecretKey;
+    use chorus_keys::bls::{AggregatePublicKey, SecretKey};
 
     const QUORUM_BPS: u16 = 6_667;
 
@@ -907,5 +1233,165 @@ mod tests {
                 QuorumError::InvalidQuorum(bps)
             );
         }
+    }
+
+    /// A point on the curve outside the subgroup (a small `x` that decodes
+    /// but fails the subgroup check).
+    fn torsion() -> UncheckedSignature {
+        (1u8..=255)
+            .find_map(|x| {
+                let mut bytes = [0u8; SIGNATURE_BYTES];
+                bytes[0] = 0x80;
+                bytes[SIGNATURE_BYTES - 1] = x;
+                UncheckedSignature::from_bytes(&bytes).ok().filter(|p| p.check().is_err())
+            })
+            .unwrap()
+    }
+
+    /// `-p`: the compressed encoding with the sign of `y` flipped.
+    fn negated(point: UncheckedSignature) -> UncheckedSignature {
+        let mut bytes = point.to_bytes();
+        bytes[0] ^= 0x20;
+        UncheckedSignature::from_bytes(&bytes).unwrap()
+    }
+
+    /// The bytes of `a + b`.
+    fn plus(a: &[u8; SIGNATURE_BYTES], b: UncheckedSignature) -> [u8; SIGNATURE_BYTES] {
+        let mut sum = UncheckedSignatureSum::of(&UncheckedSignature::from_bytes(a).unwrap());
+        sum.add(&b);
+        sum.to_bytes()
+    }
+
+    #[test]
+    fn a_signature_with_a_torsion_part_is_accepted_then_found_invalid() {
+        let n = 8;
+        let f = fixture(&vec![10; n]);
+        let mut collector = f.collector(QUORUM_BPS);
+        let tainted = plus(&f.signature(5), torsion());
+        assert!(UncheckedSignature::from_bytes(&tainted).unwrap().check().is_err());
+        for i in 0..n {
+            if i == 5 {
+                // On the curve, so it decodes; the subgroup check comes with
+                // the sum.
+                collector.add(f.operators[i], &tainted).unwrap();
+            } else {
+                f.add(&mut collector, i);
+            }
+        }
+        let aggregate = ready(collector.try_finish());
+        assert_eq!(collector.status(&f.operators[5]), Some(SignatureStatus::Invalid));
+        assert_eq!(aggregate.signers.len(), n - 1);
+        assert!(!aggregate.signers.contains(&f.operators[5]));
+        f.check_independently(&aggregate);
+        // The operator's own signature replaces it.
+        assert!(f.add(&mut collector, 5).replaced_invalid);
+        let all = ready(collector.try_finish());
+        assert_eq!(all.signers, f.operators);
+        f.check_independently(&all);
+    }
+
+    #[test]
+    fn cancelling_torsion_parts_leave_a_valid_aggregate_of_signers_who_signed() {
+        let f = fixture(&[10; 4]);
+        let mut collector = f.collector(QUORUM_BPS);
+        let t = torsion();
+        // Two operators who signed, their signatures shifted by +T and -T:
+        // neither is a signature alone, their sum is the honest sum.
+        collector.add(f.operators[0], &plus(&f.signature(0), t)).unwrap();
+        collector.add(f.operators[1], &plus(&f.signature(1), negated(t))).unwrap();
+        f.add(&mut collector, 2);
+        let aggregate = ready(collector.try_finish());
+        assert_eq!(collector.verifications(), 1);
+        assert_eq!(aggregate.signers, f.operators[..3]);
+        // What is posted is exactly the sum of the operators' own signatures,
+        // in the subgroup: the torsion parts cancelled.
+        let honest: Vec<_> = (0..3).map(|i| f.secrets[i].sign(f.message.as_slice())).collect();
+        assert_eq!(aggregate.signature, AggregateSignature::aggregate(&honest).unwrap());
+        f.check_independently(&aggregate);
+    }
+
+    #[test]
+    fn off_curve_and_infinity_bytes_are_malformed() {
+        let f = fixture(&[10; 2]);
+        let mut collector = f.collector(QUORUM_BPS);
+        let operator = f.operators[0];
+        // y^2 = 3^3 + 4 = 31 has no root in Fp, so x = 3 is not on G1.
+        let mut off_curve = [0u8; SIGNATURE_BYTES];
+        off_curve[0] = 0x80;
+        off_curve[SIGNATURE_BYTES - 1] = 3;
+        assert!(matches!(
+            collector.add(operator, &off_curve),
+            Err(Rejected::Malformed { reason: BlsError::NotOnCurve | BlsError::BadEncoding, .. })
+        ));
+        let mut too_big = [0xffu8; SIGNATURE_BYTES];
+        too_big[0] = 0x9f;
+        assert!(matches!(
+            collector.add(operator, &too_big),
+            Err(Rejected::Malformed { reason: BlsError::BadEncoding | BlsError::NotOnCurve, .. })
+        ));
+        let mut infinity = [0u8; SIGNATURE_BYTES];
+        infinity[0] = 0xc0;
+        assert_eq!(
+            collector.add(operator, &infinity),
+            Err(Rejected::Malformed { operator, reason: BlsError::Infinity })
+        );
+        assert_eq!(collector.status(&operator), None);
+        assert_eq!(collector.verifications(), 0);
+    }
+
+    #[test]
+    fn one_percent_invalid_at_scale_with_non_signers() {
+        let n = 400;
+        let f = fixture(&vec![10; n]);
+        let mut collector = f.collector(QUORUM_BPS);
+        let silent = [3, 77, 150, 151, 152, 399];
+        let invalid = [37, 137, 237, 337];
+        let stranger = SecretKey::random();
+        for i in (0..n).filter(|i| !silent.contains(i)) {
+            if i == 237 {
+                // A torsion part, the others a wrong message or a wrong key.
+                collector.add(f.operators[i], &plus(&f.signature(i), torsion())).unwrap();
+            } else if i == 337 {
+                let wrong = stranger.sign(f.message.as_slice()).to_bytes();
+                collector.add(f.operators[i], &wrong).unwrap();
+            } else if invalid.contains(&i) {
+                let wrong = f.secrets[i].sign(b"another checkpoint").to_bytes();
+                collector.add(f.operators[i], &wrong).unwrap();
+            } else {
+                f.add(&mut collector, i);
+            }
+        }
+        let aggregate = ready(collector.try_finish());
+        let found: Vec<Address> = collector
+            .results()
+            .filter(|(_, s)| *s == SignatureStatus::Invalid)
+            .map(|(op, _)| op)
+            .collect();
+        assert_eq!(found, invalid.map(|i| f.operators[i]));
+        assert_eq!(aggregate.signers.len(), n - silent.len() - invalid.len());
+        let missing: Vec<U256> = aggregate.non_signers.iter().map(|s| s.index).collect();
+        let mut expected: Vec<usize> = silent.iter().chain(&invalid).copied().collect();
+        expected.sort();
+        assert_eq!(missing, expected.iter().map(|i| U256::from(*i)).collect::<Vec<_>>());
+        f.check_independently(&aggregate);
+        // The root, then at most two checks per level (9 levels for 512
+        // leaves) on the path to each bad leaf.
+        let bound = 1 + 2 * invalid.len() * 9;
+        assert!(collector.verifications() <= bound, "{} checks", collector.verifications());
+        assert!(collector.results().all(|(_, s)| s != SignatureStatus::Pending));
+    }
+
+    #[test]
+    fn tree_positions_cover_the_table() {
+        let tree = Tree::new(5);
+        assert_eq!(tree.size, 8);
+        assert_eq!(tree.positions(1), 0..5);
+        assert_eq!(tree.positions(2), 0..4);
+        assert_eq!(tree.positions(3), 4..5);
+        assert_eq!(tree.positions(7), 5..5);
+        assert_eq!(tree.positions(8 + 4), 4..5);
+        assert!(tree.is_leaf(8) && !tree.is_leaf(7));
+        assert_eq!(Tree::new(0).positions(1), 0..0);
+        assert_eq!(Tree::new(1).positions(1), 0..1);
     }
 }

@@ -530,6 +530,22 @@ impl Devnet {
         self.chains.pids().into_iter().chain(nodes).collect()
     }
 
+    /// The process id of operator `index`, when it runs as a child process.
+    pub fn operator_pid(&self, index: usize) -> Option<u32> {
+        self.slot(index).ok()?.running.as_ref().and_then(Running::pid)
+    }
+
+    /// The aggregator's process id, when it runs as a child process.
+    pub fn aggregator_pid(&self) -> Option<u32> {
+        self.aggregator.running.as_ref().and_then(Running::pid)
+    }
+
+    /// The process ids of the anvil chains the devnet started (L1 first,
+    /// then the L2s in order), e.g. to measure what the chains cost.
+    pub fn chain_pids(&self) -> Vec<u32> {
+        self.chains.pids()
+    }
+
     /// Stops the operators, then the aggregator, then the chains; every
     /// child process is reaped before this returns.
     pub async fn shutdown(mut self) {

@@ -3,6 +3,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use alloy::signers::local::PrivateKeySigner;
+use chorus_deploy::chorus::DEFAULT_MAX_OPERATORS;
 use chorus_rollup::Safety;
 
 use crate::DevnetError;
@@ -20,13 +21,16 @@ pub const ANVIL_FIRST_KEY: &str =
 /// range OP-stack devnets use.
 pub const FIRST_ROLLUP_ID: u64 = 901;
 
-/// Most operators a devnet sets up (the registry's default cap is 200; key
-/// derivation and registration grow linearly, and past this a one-machine
-/// devnet stops being quick).
-pub const MAX_OPERATORS: usize = 64;
+/// Most operators a devnet sets up: the registry's cap as the devnet deploys
+/// it ([`DEFAULT_MAX_OPERATORS`]; `updateOperatorTable` could not take more).
+/// Key derivation and registration grow linearly: 200 operators take about
+/// two minutes to set up on two cores (BENCHMARKS.md).
+pub const MAX_OPERATORS: usize = DEFAULT_MAX_OPERATORS as usize;
 
-/// Most rollups a devnet starts (each is one anvil process).
-pub const MAX_ROLLUPS: usize = 16;
+/// Most rollups a devnet starts. Each is one anvil process: 100 of them
+/// took 2.7 GB and about one core of two for their blocks and traffic
+/// (the scale benchmark, `benches/e2e`; BENCHMARKS.md).
+pub const MAX_ROLLUPS: usize = 128;
 
 /// The folder a devnet uses unless told otherwise. Not `devnet`: in a
 /// checkout of this repository that is the crate's own source folder.

@@ -7,7 +7,9 @@
 #![allow(clippy::expect_used, missing_docs)]
 
 use chorus_keys::bls::{
-    AggregateSignature, PopVerifiedKey, PublicKey, SecretKey, Signature, SignatureSet, verify_batch,
+    AggregateSignature, PopVerifiedKey, PublicKey, SecretKey, Signature, SignatureSet,
+    deferred::{KeySum, PreparedMessage, UncheckedSignature, UncheckedSignatureSum},
+    verify_batch,
 };
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
@@ -37,6 +39,17 @@ fn single(c: &mut Criterion) {
     c.bench_function("verify", |b| b.iter(|| public.verify(MESSAGE, &signature)));
     c.bench_function("decode signature (subgroup check)", |b| {
         b.iter(|| Signature::from_bytes(&encoded))
+    });
+    c.bench_function("decode signature (no subgroup check)", |b| {
+        b.iter(|| UncheckedSignature::from_bytes(&encoded))
+    });
+    let unchecked = UncheckedSignature::from(signature);
+    c.bench_function("subgroup check of a signature", |b| b.iter(|| unchecked.check()));
+    let prepared = PreparedMessage::new(MESSAGE);
+    let sum = UncheckedSignatureSum::of(&unchecked);
+    let keys = KeySum::of(&PopVerifiedKey::from_registry_unchecked(public));
+    c.bench_function("verify a sum, message hashed once (subgroup check + pairing)", |b| {
+        b.iter(|| prepared.verify_sum(&sum, &keys))
     });
     c.bench_function("decode public key (subgroup check)", |b| {
         let encoded = public.to_bytes();

@@ -4,7 +4,10 @@
 //! Only validated values exist: every decoder checks the encoding, that the
 //! point is on the curve and in the prime-order subgroup, and that it is not
 //! the point at infinity. Code elsewhere never needs to re-check a
-//! [`PublicKey`] or [`Signature`] it holds.
+//! [`PublicKey`] or [`Signature`] it holds. The one place that defers a
+//! check is [`deferred`], for the aggregator's hot path: its
+//! `UncheckedSignature` is a separate type whose subgroup check comes with
+//! the check of a sum, never a weaker [`Signature`].
 //!
 //! Rogue-key defence: aggregation over one message ([`fast_aggregate_verify`])
 //! is sound only over keys whose proof of possession was checked, so it takes
@@ -20,6 +23,7 @@ use rand::RngCore;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::{Zeroize, Zeroizing};
 
+pub mod deferred;
 pub mod eip2537;
 
 /// Domain separation tag for signatures: the proof-of-possession ciphersuite

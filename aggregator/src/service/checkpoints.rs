@@ -14,12 +14,12 @@
 //! read at its start still holds when it applies its result.
 
 use std::{
-    collections::{BTreeMap, HashMap, HashSet, VecDeque},
+    collections::{BTreeMap, HashMap, VecDeque},
     sync::Arc,
 };
 
 use actix::prelude::*;
-use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::primitives::{Address, B256, Bytes, U256, map::AddressMap};
 use chorus_contracts::{
     Commitment,
     checkpoint::{CheckpointTree, checkpoint_message},
@@ -81,7 +81,9 @@ struct Entry {
     signers: Option<Arc<SignerSet>>,
     created_ms: u64,
     signatures: BTreeMap<Address, Bytes>,
-    statuses: HashMap<Address, SignatureStatus>,
+    /// By operator; a map hashing addresses cheaply (every receipt looks
+    /// up each of the table's operators).
+    statuses: AddressMap<SignatureStatus>,
     collected_weight: U256,
     rejections: Vec<OperatorRejection>,
     l1_transaction: Option<B256>,
@@ -198,7 +200,7 @@ impl Entry {
     fn reloaded(stored: StoredCheckpoint, domain: Domain, signers: Option<Arc<SignerSet>>) -> Self {
         // Stored signatures were accepted; until a collector re-checks them
         // (open and submitting checkpoints, on start) they count as such.
-        let statuses: HashMap<Address, SignatureStatus> = stored
+        let statuses: AddressMap<SignatureStatus> = stored
             .signatures
             .iter()
             .map(|(operator, _)| (*operator, SignatureStatus::Verified))
@@ -230,7 +232,6 @@ impl Entry {
         }
     }
 
-    /// Operators whose signature counts (pending or verified), table order.
     /// Counts, for every operator of its table, whether it missed this
     /// checkpoint; called once, when the checkpoint closes.
     fn count_missed(&self, metrics: &Metrics) {
@@ -240,19 +241,16 @@ impl Entry {
         }
     }
 
-    fn counted_signers(&self) -> Vec<Address> {
+    /// Operators whose signature counts (pending or verified), and the
+    /// table's other operators, both in table order: one pass with one
+    /// lookup per operator, since every receipt answers both.
+    fn signers_and_missing(&self) -> (Vec<Address>, Vec<Address>) {
         let Some(signers) = &self.signers else {
-            return self.signatures.keys().copied().collect();
+            return (self.signatures.keys().copied().collect(), Vec::new());
         };
-        signers
-            .table()
-            .entries()
-            .iter()
-            .map(|e| e.operator)
-            .filter(|operator| {
-                self.statuses.get(operator).is_some_and(|s| *s != SignatureStatus::Invalid)
-            })
-            .collect()
+        signers.table().entries().iter().map(|e| e.operator).partition(|operator| {
+            self.statuses.get(operator).is_some_and(|s| *s != SignatureStatus::Invalid)
+        })
     }
 
     fn rejected_weight(&self) -> U256 {
@@ -285,16 +283,7 @@ impl Entry {
     fn status(&self, quorum_bps: u16) -> CheckpointStatus {
         let total = self.signers.as_ref().map_or(U256::ZERO, |s| s.total_weight());
         let needed = needed_weight(total, quorum_bps);
-        let signers = self.counted_signers();
-        let counted: HashSet<Address> = signers.iter().copied().collect();
-        let missing: Vec<Address> = self.signers.as_ref().map_or_else(Vec::new, |set| {
-            set.table()
-                .entries()
-                .iter()
-                .map(|e| e.operator)
-                .filter(|operator| !counted.contains(operator))
-                .collect()
-        });
+        let (signers, missing) = self.signers_and_missing();
         let waiting_for = match self.state {
             CheckpointState::Open => Some(self.quorum_text(total, needed, &signers, &missing)),
             CheckpointState::Submitting => Some(match self.l1_transaction {
@@ -411,8 +400,9 @@ impl Actor for Checkpoints {
                     continue;
                 }
                 for (operator, signature) in signatures {
-                    if let Ok(Ok(collected)) =
-                        collectors.send(AddSignature { id, operator, signature }).await
+                    if let Ok(Ok(collected)) = collectors
+                        .send(AddSignature { id, operator, signature, every_status: true })
+                        .await
                     {
                         results.push((id, collected));
                     }
@@ -626,7 +616,7 @@ impl Handler<Propose> for Checkpoints {
                     signers: Some(msg.signers),
                     created_ms,
                     signatures: BTreeMap::new(),
-                    statuses: HashMap::new(),
+                    statuses: AddressMap::default(),
                     collected_weight: U256::ZERO,
                     rejections: Vec::new(),
                     l1_transaction: None,
@@ -767,7 +757,7 @@ fn refusal(refused: &Rejected) -> ApiFailure {
         Rejected::Malformed { operator, reason } => ApiFailure::bad_request(
             "malformed_signature",
             format!(
-                "signature from {operator} is not a 48-byte compressed G1 point in the subgroup: {reason}"
+                "signature from {operator} is not a valid 48-byte compressed G1 point (encoding, on the curve, not infinity): {reason}"
             ),
         ),
         Rejected::Duplicate(operator) => ApiFailure::conflict(
@@ -801,7 +791,12 @@ impl Handler<ReceiveSignature> for Checkpoints {
         let kept = signed.signature.clone();
         let work = async move {
             let added = collectors
-                .send(AddSignature { id, operator, signature: signed.signature.clone() })
+                .send(AddSignature {
+                    id,
+                    operator,
+                    signature: signed.signature.clone(),
+                    every_status: false,
+                })
                 .await
                 .map_err(|_| ApiFailure::unavailable("the aggregator is stopping"))?;
             let collected = match added {
@@ -872,7 +867,8 @@ impl Handler<ReceiveSignature> for Checkpoints {
                 SignatureResult::Accepted { collected, quorum } => {
                     act.metrics.signature("accepted");
                     entry.signatures.insert(operator, kept);
-                    entry.statuses = collected.statuses.into_iter().collect();
+                    // Only what this signature changed (see `Collected`).
+                    entry.statuses.extend(collected.statuses);
                     entry.collected_weight = collected.collected_weight;
                     if let Some(aggregate) = quorum {
                         entry.state = CheckpointState::Submitting;

@@ -79,7 +79,11 @@ pub struct Collected {
     pub added: Added,
     /// The verified aggregate, when the quorum is reached.
     pub aggregate: Option<Aggregate>,
-    /// Every accepted signature's status after this one.
+    /// The statuses this signature may have changed, to apply over the
+    /// ones known: its own, and every accepted signature's when a
+    /// verification ran (it may settle any pending one) or when
+    /// [`AddSignature::every_status`] asked. Listing every status after
+    /// every signature cost `O(n)` per signature, `O(n^2)` per checkpoint.
     pub statuses: Vec<(Address, SignatureStatus)>,
     /// The weight of the signatures not found invalid.
     pub collected_weight: U256,
@@ -96,12 +100,16 @@ pub struct AddSignature {
     pub operator: Address,
     /// The 48-byte compressed signature.
     pub signature: Bytes,
+    /// Answer every accepted signature's status, not only the ones this
+    /// signature changed (to rebuild them, as on a restart).
+    pub every_status: bool,
 }
 
 impl Handler<AddSignature> for Collectors {
     type Result = Result<Collected, CollectError>;
     fn handle(&mut self, msg: AddSignature, _: &mut SyncContext<Self>) -> Self::Result {
         let collector = self.open.get_mut(&msg.id).ok_or(CollectError::Closed(msg.id))?;
+        let verifications = collector.verifications();
         let added = collector.add(msg.operator, &msg.signature)?;
         let aggregate = if added.quorum_possible {
             match collector.try_finish() {
@@ -111,12 +119,19 @@ impl Handler<AddSignature> for Collectors {
         } else {
             None
         };
-        Ok(Collected {
-            added,
-            aggregate,
-            statuses: collector.results().collect(),
-            collected_weight: collector.collected_weight(),
-        })
+        // Another signature's status moves only when a pairing check
+        // settles it (bisection, or the re-check of a replaced one): no new
+        // check, nothing but this signature's own status changed.
+        let statuses = if msg.every_status || collector.verifications() != verifications {
+            collector.results().collect()
+        } else {
+            collector
+                .status(&msg.operator)
+                .map(|status| (msg.operator, status))
+                .into_iter()
+                .collect()
+        };
+        Ok(Collected { added, aggregate, statuses, collected_weight: collector.collected_weight() })
     }
 }
 

@@ -2,6 +2,11 @@
 //! checkpoints, the signatures and rejections received for them,
 //! divergences, and L1 submissions.
 //!
+//! Signatures are the one record not fsynced by its own commit (see
+//! [`Store::insert_signature`]): an fsync per signature bounded how fast
+//! the aggregator could take signatures (BENCHMARKS.md, "Aggregator
+//! service"), and a lost signature costs only that checkpoint's liveness.
+//!
 //! # Invariants
 //!
 //! 1. Checkpoint ids strictly increase; a new checkpoint gets the next id.
@@ -23,8 +28,8 @@
 //! rejections, so that collection resumes, and [`Store::submissions`] the
 //! pinned submissions the submitter must re-check before sending anything.
 //!
-//! Blocking (every write is fsynced): only the [`StoreActor`] on a
-//! `SyncArbiter` calls it in the service.
+//! Blocking (every write but a signature is fsynced): only the
+//! [`StoreActor`] on a `SyncArbiter` calls it in the service.
 
 use std::{
     path::Path,
@@ -251,12 +256,17 @@ CREATE TABLE IF NOT EXISTS broadcasts (
 /// The aggregator's SQLite store. See the [module docs](self).
 #[derive(Debug)]
 pub struct Store {
+    /// Every write but signatures: each commit fsynced.
     conn: Connection,
+    /// Signatures only: commits not fsynced by themselves
+    /// ([`Store::insert_signature`]). The synchronous level is per
+    /// connection, so no commit on `conn` can ever run without its fsync.
+    signatures: Connection,
 }
 
 impl Store {
     /// Opens (creating if needed) the store at `path`, in WAL mode with
-    /// every commit fsynced.
+    /// every commit but a signature's fsynced.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -264,7 +274,11 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Self { conn })
+        let signatures = Connection::open(path)?;
+        signatures.pragma_update(None, "synchronous", "NORMAL")?;
+        signatures.pragma_update(None, "foreign_keys", "ON")?;
+        signatures.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(Self { conn, signatures })
     }
 
     /// Records a new proposal as `open` (or as given).
@@ -318,17 +332,30 @@ impl Store {
     }
 
     /// Records an accepted signature (replacing the operator's earlier one).
+    ///
+    /// The commit is not fsynced by itself (WAL, `synchronous = NORMAL`):
+    /// it survives a crash of the process at once (it is in the WAL, in the
+    /// OS's cache), and a crash of the machine from the next fsynced commit
+    /// on (an fsync of the WAL covers every frame before it) or SQLite's
+    /// next checkpoint. The quorum's move to `submitting` is such a commit,
+    /// written before anything goes to L1, so nothing ever sent depends on
+    /// a signature that could be lost; a power loss may lose only the last
+    /// signatures of a checkpoint still collecting, which the proposer's
+    /// timeout then supersedes.
     pub fn insert_signature(
         &mut self,
         checkpoint_id: u64,
         operator: Address,
         signature: &[u8],
     ) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT OR REPLACE INTO signatures (checkpoint_id, operator, signature, received_ms)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![checkpoint_id, operator.as_slice(), signature, now_ms()],
-        )?;
+        // Cached: parsing the statement cost as much as running it, once
+        // per signature.
+        self.signatures
+            .prepare_cached(
+                "INSERT OR REPLACE INTO signatures (checkpoint_id, operator, signature, received_ms)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![checkpoint_id, operator.as_slice(), signature, now_ms()])?;
         Ok(())
     }
 
@@ -891,6 +918,27 @@ mod tests {
         assert_eq!(all.checkpoints.len(), 3);
         assert_eq!(all.checkpoints[0].l1_block, Some(7));
         assert_eq!(all.checkpoints[0].state, CheckpointState::Attested);
+    }
+
+    /// Signatures go through their own connection (no fsync of their
+    /// own): the main one reads them at once, and its checks still hold.
+    #[test]
+    fn signatures_written_without_their_own_fsync_are_read_at_once_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+        store.insert_checkpoint(&checkpoint(1)).unwrap();
+        for (operator, byte) in [(1, 7), (2, 8), (1, 9)] {
+            store.insert_signature(1, Address::repeat_byte(operator), &[byte; 48]).unwrap();
+        }
+        let loaded = store.load(10).unwrap();
+        let signatures = &loaded.checkpoints[0].signatures;
+        assert_eq!(signatures.len(), 2, "one signature per operator: {signatures:?}");
+        assert!(signatures.contains(&(Address::repeat_byte(1), Bytes::from(vec![9; 48]))));
+        // Foreign keys hold on that connection too.
+        assert!(store.insert_signature(2, Address::repeat_byte(1), &[1; 48]).is_err());
+        let synchronous: i64 =
+            store.conn.pragma_query_value(None, "synchronous", |row| row.get(0)).unwrap();
+        assert_eq!(synchronous, 2, "every other write stays FULL");
     }
 
     #[test]
