@@ -225,11 +225,19 @@ impl RollupReader {
     /// Judges a proposed commitment of this rollup against the node: the
     /// rule every operator applies before it signs.
     pub async fn judge(&self, proposed: &Commitment) -> Result<Judgement, RollupError> {
-        let safe_head = self.safe_head().await?.l2BlockNumber;
+        let head = self.safe_head().await?;
+        let safe_head = head.l2BlockNumber;
         if proposed.l2BlockNumber > safe_head {
             return Ok(Judgement::NotYetSafe { safe_head });
         }
-        match self.commitment_at(proposed.l2BlockNumber).await? {
+        // Aggregators propose safe heads: the block just read is usually
+        // the one to compare, and reading it again would cost an RPC.
+        let ours = if proposed.l2BlockNumber == safe_head {
+            Some(head)
+        } else {
+            self.commitment_at(proposed.l2BlockNumber).await?
+        };
+        match ours {
             Some(ours) if ours == *proposed => Ok(Judgement::Matches),
             Some(ours) => Ok(Judgement::Differs(ours)),
             // Pruned below the safe head would be odd; treat as not safe.
