@@ -5,7 +5,8 @@
 //! Two layers:
 //!
 //! - [`quorum`]: the pure logic of one open checkpoint. It does no I/O and
-//!   runs no actors; a criterion bench (`benches/quorum.rs`) measures it.
+//!   runs no actors; `benches/aggregation` (package
+//!   `chorus-bench-aggregation`) measures it against eigensdk-rs and blst.
 //! - [`service`]: the aggregator as actix actors (`Proposer`,
 //!   `OperatorTable`, `Checkpoints` with one `QuorumCollector` per open
 //!   checkpoint on a `SyncArbiter`, `Submitter`, a SQLite store) behind the
