@@ -241,7 +241,7 @@ async fn answer(
     let signature = match peers.sign_checkpoint.send(SignCheckpoint(checkpoint)).await {
         Ok(Ok(signature)) => signature,
         Ok(Err(not_safe)) => {
-            peers.metrics.refused_by_protection.inc();
+            peers.metrics.refused_by_signer(&not_safe);
             tracing::error!(checkpoint = id, aggregator = %client.shown, "{not_safe}");
             return Ok(());
         }

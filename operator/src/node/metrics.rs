@@ -14,6 +14,7 @@ use prometheus_client::{
     registry::Registry,
 };
 
+use crate::protection::NotSafe;
 use crate::registration::OPERATOR_SET_ID;
 
 /// A label naming why something happened (`reason="mismatch"`).
@@ -66,8 +67,13 @@ pub(crate) struct Metrics {
     pub(crate) checkpoints_signed: Counter,
     /// Commitments rejected, by reason.
     pub(crate) commitments_rejected: Family<ReasonLabel, Counter>,
-    /// Checkpoints the slashing-protection store refused.
-    pub(crate) refused_by_protection: Counter,
+    /// Checkpoints the slashing-protection store refused on their merits
+    /// (a conflict with an earlier signature, a malformed checkpoint).
+    refused_by_protection: Counter,
+    /// Checkpoints not signed because the store could not check or record
+    /// them (disk full, permissions, I/O, a failed invariant): a fault of
+    /// this machine, not of any aggregator, and an alert of its own.
+    protection_store_errors: Counter,
     /// Proposals not signed because of the L1 registry (unregistered,
     /// unknown or expired table version), by reason.
     pub(crate) refused_by_registry: Family<ReasonLabel, Counter>,
@@ -115,6 +121,11 @@ impl Metrics {
             refused_by_protection: r.registered(
                 "chorus_refused_by_protection",
                 "Checkpoints the slashing-protection store refused to let the key sign",
+                Counter::default(),
+            ),
+            protection_store_errors: r.registered(
+                "chorus_protection_store_errors",
+                "Checkpoints not signed because the slashing-protection store could not record them (disk full, permissions, I/O)",
                 Counter::default(),
             ),
             refused_by_registry: r.registered(
@@ -183,6 +194,16 @@ impl Metrics {
     /// Counts one proposal dropped without an answer.
     pub(crate) fn ignored(&self, reason: &str) {
         self.proposals_ignored.get_or_create(&ReasonLabel { reason: reason.to_owned() }).inc();
+    }
+
+    /// Counts one checkpoint the signer refused: on its merits, or because
+    /// the store failed. Both mean nothing was signed, but only the first
+    /// says anything about the aggregator.
+    pub(crate) fn refused_by_signer(&self, not_safe: &NotSafe) {
+        match not_safe {
+            NotSafe::Conflict { .. } | NotSafe::Malformed(_) => self.refused_by_protection.inc(),
+            NotSafe::Storage(_) | NotSafe::Inconsistent(_) => self.protection_store_errors.inc(),
+        };
     }
 
     /// Counts one proposal the registry check refused.
