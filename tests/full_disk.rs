@@ -4,6 +4,10 @@
 //! space. Afterwards every signature it ever published is in its store and
 //! the store passes its integrity check.
 //!
+//! A full disk under the aggregator's store: it posts nothing it could not
+//! record, keeps serving, and resumes by itself once there is space; every
+//! checkpoint L1 holds is one its store knows as attested, none twice.
+//!
 //! The store lives on its own small tmpfs, which the test fills; mounting
 //! needs root, which CI has. Elsewhere the test says so and passes only
 //! outside CI (`CI=true` makes a missing root a failure, so CI never skips
@@ -19,9 +23,12 @@ use std::{
     time::Duration,
 };
 
-use alloy::primitives::Address;
+use alloy::{primitives::Address, providers::Provider};
 use chorus_devnet::{Devnet, DevnetOptions};
-use chorus_tests::api::{get_json, get_text, wait_for};
+use chorus_tests::{
+    api::{get_json, get_text, wait_for},
+    l1::{assert_no_double_posts, submissions},
+};
 use chorus_wire::{CheckpointState, CheckpointStatus, PublicSignature};
 
 /// Generous: a checkpoint takes a few seconds; CI machines are slow.
@@ -249,4 +256,89 @@ fn protection(
         String::from_utf8_lossy(&output.stderr)
     );
     (output.status.success(), all)
+}
+
+#[actix_rt::test]
+async fn an_aggregator_on_a_full_disk_posts_nothing_unrecorded_and_recovers() {
+    if !may_mount() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let options = DevnetOptions {
+        operators: 4,
+        rollups: 2,
+        dir: dir.path().join("devnet"),
+        ..Default::default()
+    };
+    let mut devnet = Devnet::setup(options).await.unwrap();
+
+    // The aggregator's store (created at its first start) lives on its own
+    // small file system.
+    let tmpfs = Tmpfs::mount(&dir.path().join("small-disk"), TMPFS_SIZE);
+    let mut config = devnet.aggregator_config().clone();
+    config.store.path = tmpfs.path.join("aggregator.sqlite");
+    devnet.set_aggregator_config(config).unwrap();
+
+    devnet.wait_for_rollups(LONG).await.unwrap();
+    devnet.start_aggregator().await.unwrap();
+    for index in 0..devnet.operator_count() {
+        devnet.start_operator(index).await.unwrap();
+    }
+    devnet.wait_for_checkpoints(1, LONG).await.unwrap();
+
+    // Full: whatever is in flight settles, then nothing new lands on L1.
+    let filler = tmpfs.fill();
+    let attestations = devnet.deployment().chorus.attestations;
+    let stalled = wait_for("L1 to stop receiving checkpoints", LONG, || async {
+        let before = submissions(devnet.l1(), attestations).await?.len();
+        let block = devnet.l1().get_block_number().await?;
+        wait_until_block(&devnet, block + 3).await?;
+        let after = submissions(devnet.l1(), attestations).await?.len();
+        Ok((after == before).then_some(after))
+    })
+    .await
+    .unwrap();
+    let (status, _) = get_text(devnet.aggregator_url(), "/health").await.unwrap();
+    assert_eq!(status, 200, "the aggregator keeps serving on a full disk");
+
+    // Space again: checkpoints land without a restart.
+    fs::remove_file(&filler).unwrap();
+    wait_for("checkpoints to land again", LONG, || async {
+        let now = submissions(devnet.l1(), attestations).await?.len();
+        Ok((now >= stalled + 2).then_some(()))
+    })
+    .await
+    .unwrap();
+
+    // L1 holds nothing the store does not know as attested, nothing twice.
+    let posted = submissions(devnet.l1(), attestations).await.unwrap();
+    assert_no_double_posts(&posted).unwrap();
+    let known = statuses(&devnet).await;
+    for submission in &posted {
+        let status = known
+            .iter()
+            .find(|s| s.proposal.commitments_root == submission.root)
+            .unwrap_or_else(|| panic!("L1 holds {} the store never recorded", submission.root));
+        let attested = wait_for("the store to record the L1 outcome", LONG, || async {
+            let status: CheckpointStatus = get_json(
+                devnet.aggregator_url(),
+                &format!("/v1/checkpoints/{}", status.proposal.checkpoint_id),
+            )
+            .await?;
+            Ok((status.state == CheckpointState::Attested).then_some(status))
+        })
+        .await
+        .unwrap();
+        assert_eq!(attested.l1_transaction, Some(submission.tx_hash));
+    }
+    devnet.shutdown().await;
+    drop(tmpfs);
+}
+
+/// Waits until the L1 has mined `block` (about a second a block).
+async fn wait_until_block(devnet: &Devnet, block: u64) -> Result<(), chorus_tests::BoxError> {
+    wait_for(&format!("L1 block {block}"), LONG, || async {
+        Ok((devnet.l1().get_block_number().await? >= block).then_some(()))
+    })
+    .await
 }
