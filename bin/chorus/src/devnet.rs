@@ -13,6 +13,17 @@ use chorus_devnet::{Devnet, DevnetInfo, DevnetOptions, ProgressEvent};
 use clap::Args;
 use eyre::WrapErr;
 
+/// Prints a progress line. A closed stdout (`chorus devnet | head`) costs
+/// the line, not the devnet: it keeps running until Ctrl-C or
+/// `--checkpoints`, and then stops its nodes and chains itself.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        // Ignored on purpose: progress is for a reader who may have left.
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Flag: how many operators.
 pub const OPERATORS_FLAG: &str = "operators";
 /// Flag: how many rollups.
@@ -89,7 +100,7 @@ impl DevnetArgs {
     async fn run_in_system(self) -> eyre::Result<()> {
         let options = self.options()?;
         let mut signals = Signals::listen()?;
-        println!(
+        say!(
             "starting a devnet in {}: {} operators, {} rollups",
             self.dir.display(),
             self.operators,
@@ -99,13 +110,13 @@ impl DevnetArgs {
             devnet = Devnet::start(options) => devnet.wrap_err("the devnet did not start")?,
             signal = signals.recv() => {
                 // Dropping the half-built devnet killed and reaped its chains.
-                println!("{signal}: stopped during setup");
+                say!("{signal}: stopped during setup");
                 return Ok(());
             }
         };
         print_banner(devnet.info(), devnet.setup_duration());
         let outcome = self.follow(&mut devnet, &mut signals).await;
-        println!("stopping the devnet");
+        say!("stopping the devnet");
         devnet.shutdown().await;
         outcome
     }
@@ -119,7 +130,7 @@ impl DevnetArgs {
             // A signal also interrupts a slow poll (an aggregator that hangs).
             let events = tokio::select! {
                 signal = signals.recv() => {
-                    println!("{signal}: stopping");
+                    say!("{signal}: stopping");
                     return Ok(());
                 }
                 events = async {
@@ -129,10 +140,10 @@ impl DevnetArgs {
             };
             for exited in devnet.exited_nodes() {
                 // A node that died stays down: say so, and where to look.
-                println!("warning: {exited}");
+                say!("warning: {exited}");
             }
             for event in events {
-                println!("{event}");
+                say!("{event}");
                 if let ProgressEvent::Attested(checkpoint) = event {
                     attested.push(checkpoint.tx_hash);
                 }
@@ -140,9 +151,9 @@ impl DevnetArgs {
             if let Some(wanted) = self.checkpoints
                 && attested.len() >= wanted
             {
-                println!("{} checkpoints attested on L1; transactions:", attested.len());
+                say!("{} checkpoints attested on L1; transactions:", attested.len());
                 for tx in &attested {
-                    println!("  {tx}");
+                    say!("  {tx}");
                 }
                 return Ok(());
             }
@@ -151,17 +162,17 @@ impl DevnetArgs {
 }
 
 fn print_banner(info: &DevnetInfo, setup: Duration) {
-    println!("devnet up in {:.1} s", setup.as_secs_f64());
-    println!("  devnet.json   {}", info.dir.join(chorus_devnet::DEVNET_JSON).display());
-    println!("  aggregator    {}", info.aggregator.url);
-    println!("  L1            {} (chain {})", info.l1.rpc_url, info.l1.chain_id);
+    say!("devnet up in {:.1} s", setup.as_secs_f64());
+    say!("  devnet.json   {}", info.dir.join(chorus_devnet::DEVNET_JSON).display());
+    say!("  aggregator    {}", info.aggregator.url);
+    say!("  L1            {} (chain {})", info.l1.rpc_url, info.l1.chain_id);
     for rollup in &info.rollups {
-        println!("  rollup {:<6} {}", rollup.chain_id, rollup.rpc_url);
+        say!("  rollup {:<6} {}", rollup.chain_id, rollup.rpc_url);
     }
     for operator in &info.operators {
-        println!("  operator {:<4} {} {}", operator.index, operator.address, operator.api_url);
+        say!("  operator {:<4} {} {}", operator.index, operator.address, operator.api_url);
     }
-    println!("Ctrl-C stops everything.");
+    say!("Ctrl-C stops everything.");
 }
 
 /// SIGINT (Ctrl-C) and SIGTERM, listened for from the start: once tokio

@@ -70,6 +70,25 @@ pub enum Command {
     Watch(watch::WatchArgs),
 }
 
+impl Command {
+    /// Whether the command prints its answer and exits. Those end quietly
+    /// when their reader goes away (`chorus keys list | head`), as Unix
+    /// tools do. The long-running ones (nodes, the watcher, the devnet)
+    /// keep SIGPIPE ignored: a peer closing a socket must not kill a node,
+    /// and the devnet must stop its chains itself.
+    fn prints_and_exits(&self) -> bool {
+        match self {
+            Command::Keys(_)
+            | Command::Deploy(_)
+            | Command::Attestation(_)
+            | Command::Protection(_)
+            | Command::Drill(_) => true,
+            Command::Operator(command) => !matches!(command, operator::OperatorCommand::Run(_)),
+            Command::Aggregator(_) | Command::Devnet(_) | Command::Watch(_) => false,
+        }
+    }
+}
+
 impl Cli {
     /// Runs the parsed command.
     pub fn run(self) -> eyre::Result<()> {
@@ -94,6 +113,9 @@ pub fn main_entry() -> std::process::ExitCode {
     use std::process::ExitCode;
 
     let cli = Cli::parse();
+    if cli.command.prints_and_exits() {
+        sigpipe::reset();
+    }
     // The devnet's in-process nodes would bury its progress lines at `info`.
     let default_filter = match cli.command {
         Command::Devnet(_) => devnet::DEFAULT_LOG_FILTER,

@@ -258,3 +258,31 @@ fn no_password_and_no_terminal_is_a_clear_error() {
     assert!(message.contains(&flag(PASSWORD_FILE_FLAG)), "{message}");
     assert!(!Path::new(&work.path("keys")).exists(), "nothing written");
 }
+
+/// A reader that went away (`chorus keys show ... | head -0`) ends the
+/// command as it ends Unix tools (SIGPIPE), not with a panic.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::{os::unix::process::ExitStatusExt, process::Stdio};
+
+    let work = Workspace::new();
+    let password_file = work.file("password", EIP2335_PASSWORD);
+    let keystore = vector("eip2335_pbkdf2.json").display().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chorus"))
+        .args(["keys", "show", &flag(KEYSTORE_FLAG), &keystore])
+        .args([&flag(PASSWORD_FILE_FLAG), &password_file])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closing the only read end before anything is written: the first
+    // write meets a broken pipe.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = stderr(&output);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // SIGPIPE; or success, should the parent thread have been descheduled
+    // for the whole key derivation before closing its end.
+    let quiet = output.status.signal() == Some(13) || output.status.success();
+    assert!(quiet, "ended by SIGPIPE, not {:?}: {stderr}", output.status);
+}
