@@ -69,6 +69,9 @@ const OPERATOR_WINDOW: Duration = Duration::from_millis(250);
 const AGGREGATOR_WINDOW: Duration = Duration::from_millis(1_500);
 /// Shortest kill delay.
 const MIN_DELAY: Duration = Duration::from_micros(100);
+/// The aggregator's proposal timeout in its crash test: far beyond every
+/// deadline of the test, so that no checkpoint is superseded for its age.
+const NO_TIMEOUT_SECS: u64 = 3_600;
 /// Checkpoints read back from the aggregator's store: all of them.
 const ALL_CHECKPOINTS: usize = 1_000_000;
 
@@ -547,7 +550,16 @@ async fn an_aggregator_killed_at_random_instants_loses_nothing_and_never_posts_t
         aggregator_mode: Mode::Processes { chorus_exe: chorus_exe() },
         ..devnet_options(&dir, 3)
     };
-    let mut devnet = Devnet::start(options).await.unwrap();
+    let mut devnet = Devnet::setup(options).await.unwrap();
+    // No checkpoint may age out here: one superseded is one whose
+    // signatures were lost (or never asked for again) in a crash.
+    let mut config = devnet.aggregator_config().clone();
+    config.proposer.proposal_timeout_secs = NO_TIMEOUT_SECS;
+    devnet.set_aggregator_config(config).unwrap();
+    devnet.start_aggregator().await.unwrap();
+    for index in 0..devnet.operator_count() {
+        devnet.start_operator(index).await.unwrap();
+    }
     let aggregator = devnet.aggregator_url().to_owned();
     let store_path = devnet.aggregator_config().store.path.clone();
     let attestations = devnet.deployment().chorus.attestations;
@@ -661,14 +673,14 @@ async fn an_aggregator_killed_at_random_instants_loses_nothing_and_never_posts_t
     let posted = submissions(devnet.l1(), attestations).await.unwrap();
     assert_no_double_posts(&posted).unwrap();
     let attested_in_store = last.values().filter(|c| c.state == CheckpointState::Attested).count();
-    let superseded = last.values().filter(|c| c.state == CheckpointState::Superseded).count();
+    let superseded_count = last.values().filter(|c| c.state == CheckpointState::Superseded).count();
     restart_times.sort();
     let median_restart = restart_times.get(restart_times.len() / 2).copied().unwrap_or_default();
     eprintln!(
         "aggregator crash loop (seed {seed}): {} kills {:?} ({} with a checkpoint submitting), {} \
          restarts (median {median_restart:?} to a serving API), {} integrity checks passed, {} \
          landing checks passed; store: {} checkpoints (ids 1..={}), {attested_in_store} \
-         attested, {superseded} superseded; L1: {} attestations, {} submission transactions, 0 \
+         attested, {superseded_count} superseded; L1: {} attestations, {} submission transactions, 0 \
          double posts; loop took {looped:?}",
         counts.kills,
         counts.by_point,
@@ -682,5 +694,11 @@ async fn an_aggregator_killed_at_random_instants_loses_nothing_and_never_posts_t
         posted.len(),
     );
     assert_eq!(attested_in_store, on_l1.len(), "the store knows every attestation as attested");
+    let superseded: Vec<&StoredCheckpoint> =
+        last.values().filter(|c| c.state == CheckpointState::Superseded).collect();
+    assert!(
+        superseded.is_empty(),
+        "checkpoints superseded though none can time out here (seed {seed}): {superseded:?}"
+    );
     devnet.shutdown().await;
 }
