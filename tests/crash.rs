@@ -483,6 +483,27 @@ fn check_store_progress(
     Ok(())
 }
 
+/// Every checkpoint the aggregator served (to operators, on its API) is in
+/// its store under the same id: ids are never handed out twice.
+fn check_served(
+    served: &BTreeMap<u64, B256>,
+    store: &BTreeMap<u64, StoredCheckpoint>,
+) -> Result<(), String> {
+    for (id, root) in served {
+        match store.get(id) {
+            Some(stored) if stored.root == *root => {}
+            Some(stored) => {
+                return Err(format!(
+                    "checkpoint {id} was served as {root}, the store has {}",
+                    stored.root
+                ));
+            }
+            None => return Err(format!("checkpoint {id} was served but is not in the store")),
+        }
+    }
+    Ok(())
+}
+
 /// Every attestation on L1 is a checkpoint the store knows, as `submitting`
 /// or `attested` (or only `attested`, once settled), at the same L1 block
 /// and transaction when the store recorded them; every checkpoint the store
@@ -570,6 +591,8 @@ async fn an_aggregator_killed_at_random_instants_loses_nothing_and_never_posts_t
     let mut landed = devnet.attested_checkpoints().await.unwrap().len();
     let mut restart_times = Vec::new();
     let mut point = KillPoint::Proposal;
+    // Every checkpoint the API showed (id and root), to find in the store.
+    let mut served: BTreeMap<u64, B256> = BTreeMap::new();
     let started = Instant::now();
 
     for kill in 1..=kills {
@@ -578,18 +601,21 @@ async fn an_aggregator_killed_at_random_instants_loses_nothing_and_never_posts_t
             KillPoint::Start => {}
             KillPoint::Proposal => {
                 let newest = newest_id(&aggregator).await.unwrap();
-                next_proposal(&aggregator, newest).await.unwrap();
+                let proposal = next_proposal(&aggregator, newest).await.unwrap();
+                served.insert(proposal.checkpoint_id, proposal.commitments_root);
             }
             KillPoint::Submitting => {
-                wait_for("a checkpoint submitting", LONG, || async {
+                let seen = wait_for("a checkpoint submitting", LONG, || async {
                     let statuses = statuses(&aggregator).await?;
-                    Ok(statuses
-                        .iter()
-                        .any(|s| s.state == CheckpointState::Submitting)
-                        .then_some(()))
+                    let submitting =
+                        statuses.iter().any(|s| s.state == CheckpointState::Submitting);
+                    Ok(submitting.then_some(statuses))
                 })
                 .await
                 .unwrap();
+                served.extend(
+                    seen.iter().map(|s| (s.proposal.checkpoint_id, s.proposal.commitments_root)),
+                );
             }
         }
         pause(delay).await;
@@ -604,6 +630,7 @@ async fn an_aggregator_killed_at_random_instants_loses_nothing_and_never_posts_t
             counts.with_submission_in_flight += 1;
         }
         check_store_progress(&stored, &now).unwrap_or_else(|e| panic!("{context}: {e}"));
+        check_served(&served, &now).unwrap_or_else(|e| panic!("{context}: {e}"));
         let on_l1 = devnet.attested_checkpoints().await.unwrap();
         check_store_against_l1(&now, &on_l1, false).unwrap_or_else(|e| panic!("{context}: {e}"));
         stored = now;
