@@ -92,6 +92,23 @@ fn kill_count(ci: usize) -> usize {
     if std::env::var("CHORUS_LONG").is_ok_and(|v| v == "1") { LONG_KILLS } else { ci }
 }
 
+/// How long the kill loop may run: `CHORUS_CRASH_MINUTES`, else no limit.
+/// A loop out of time stops killing and runs its final checks, and the
+/// counts say how many kills fit.
+fn time_budget() -> Option<Duration> {
+    let minutes = std::env::var("CHORUS_CRASH_MINUTES").ok()?;
+    Some(Duration::from_secs(minutes.parse::<u64>().expect("CHORUS_CRASH_MINUTES") * 60))
+}
+
+/// Whether the loop started at `started` is out of time.
+fn out_of_time(test: &str, started: Instant, kills_done: usize) -> bool {
+    let over = time_budget().is_some_and(|budget| started.elapsed() >= budget);
+    if over {
+        eprintln!("{test}: time budget reached after {kills_done} kills");
+    }
+    over
+}
+
 /// The RNG of the kill instants: `CHORUS_CRASH_SEED`, or a fresh seed, printed.
 fn seeded(test: &str) -> (u64, StdRng) {
     let seed = match std::env::var("CHORUS_CRASH_SEED") {
@@ -318,6 +335,9 @@ async fn an_operator_killed_at_random_instants_while_signing_never_equivocates()
     let mut mark = 0;
 
     for kill in 1..=kills {
+        if out_of_time("operator crash loop", started, kill - 1) {
+            break;
+        }
         // Back and signing: a checkpoint proposed after its (re)start
         // carries its signature.
         let signed = signs_after(&aggregator, victim, mark).await;
@@ -596,6 +616,9 @@ async fn an_aggregator_killed_at_random_instants_loses_nothing_and_never_posts_t
     let started = Instant::now();
 
     for kill in 1..=kills {
+        if out_of_time("aggregator crash loop", started, kill - 1) {
+            break;
+        }
         let delay = kill_delay(&mut rng, AGGREGATOR_WINDOW);
         match point {
             KillPoint::Start => {}
@@ -646,8 +669,9 @@ async fn an_aggregator_killed_at_random_instants_loses_nothing_and_never_posts_t
             _ => KillPoint::Submitting,
         };
         // Checkpoints keep landing (unless the next kill is at the start:
-        // the landing check after the next restart then covers both).
-        if point != KillPoint::Start || kill == kills {
+        // the landing check after the next restart, or after the loop,
+        // then covers both).
+        if point != KillPoint::Start {
             landed = devnet.wait_for_checkpoints(landed + 1, LONG).await.unwrap().len();
             counts.landing_checks += 1;
         }
@@ -655,6 +679,8 @@ async fn an_aggregator_killed_at_random_instants_loses_nothing_and_never_posts_t
             eprintln!("aggregator crash loop: {kill}/{kills} kills, {:?}", started.elapsed());
         }
     }
+    devnet.wait_for_checkpoints(landed + 1, LONG).await.unwrap();
+    counts.landing_checks += 1;
     let looped = started.elapsed();
 
     // Settle: stopped gracefully, the store must agree with L1 on every
