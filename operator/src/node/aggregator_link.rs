@@ -8,7 +8,9 @@
 //!    or a `commitmentsRoot` that is not the root of its commitments.
 //! 2. It asks the [`ChainWatcher`](super::chain_watcher::ChainWatcher)
 //!    whether the table version may be signed; if not it does not answer
-//!    (the watcher logs why, once).
+//!    (the watcher logs why, once). When the watcher cannot tell yet (L1 not
+//!    read since start, a version not seen yet) the proposal is asked for
+//!    again after [`NOT_READY_PAUSE`] rather than passed over.
 //! 3. It has each commitment judged by its rollup's
 //!    [`RollupWatcher`](super::rollup_watcher::RollupWatcher), re-judging one
 //!    that is not yet safe for up to [`NOT_YET_SAFE_PATIENCE`] (the
@@ -22,7 +24,11 @@
 //! read of any answer, so a malicious aggregator can neither exhaust memory
 //! nor make the node panic. Errors back off exponentially up to
 //! [`MAX_BACKOFF`], and an outage is logged once when it starts and once
-//! when it ends. Links are independent: with several aggregators, slashing
+//! when it ends. An answer that failed to arrive (the aggregator died or
+//! failed while taking it) is made again once the aggregator is back, if
+//! the proposal is still open: otherwise a checkpoint whose answers all died
+//! with an aggregator would wait out its proposal timeout. Links are
+//! independent: with several aggregators, slashing
 //! protection makes signing the same checkpoint for each harmless.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
@@ -71,6 +77,9 @@ pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Least time between two polls, so that an aggregator answering at once
 /// (not holding the poll) cannot make the node spin.
 const MIN_POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// Pause before a proposal the registry check could not judge yet (L1 not
+/// read since start, a table version not seen yet) is asked for again.
+const NOT_READY_PAUSE: Duration = Duration::from_secs(1);
 
 /// What a link needs besides its own state: the actors it asks and who it
 /// answers as. Shared by the link and the futures it runs.
@@ -210,17 +219,32 @@ async fn bounded_body(mut response: reqwest::Response) -> Result<Vec<u8>, LinkEr
     Ok(body)
 }
 
+/// How a proposal was dealt with, when the aggregator could be talked to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answered {
+    /// Answered (signed or rejected), or dropped for good (malformed, of
+    /// another deployment, refused by the registry or by protection).
+    Done,
+    /// Not answered for a reason that passes ([`SigningRefused::is_transient`]):
+    /// ask for it again.
+    ///
+    /// [`SigningRefused::is_transient`]: super::chain_watcher::SigningRefused::is_transient
+    Later,
+}
+
 /// Answers one proposal (see the [module docs](self)). Errors are failures
 /// to talk to the aggregator; every other outcome is logged and counted
-/// here.
+/// here. `repeat`: the same proposal was asked about just before (log
+/// quietly what was logged then).
 async fn answer(
     client: AggregatorClient,
     peers: Arc<LinkPeers>,
     proposal: Proposal,
-) -> Result<(), LinkError> {
+    repeat: bool,
+) -> Result<Answered, LinkError> {
     let id = proposal.checkpoint_id;
     let Some(checkpoint) = well_formed(&peers, &client.shown, &proposal) else {
-        return Ok(());
+        return Ok(Answered::Done);
     };
     let table_version = proposal.table_version;
     match peers.chain.send(MaySign { table_version }).await {
@@ -228,14 +252,19 @@ async fn answer(
         Ok(Err(refusal)) => {
             // The chain watcher logs the operator's standing when it
             // changes; a version-specific refusal is this proposal's alone.
-            tracing::info!(checkpoint = id, aggregator = %client.shown, "not signing: {refusal}");
-            return Ok(());
+            if repeat {
+                tracing::debug!(checkpoint = id, aggregator = %client.shown, "still not signing: {refusal}");
+            } else {
+                tracing::info!(checkpoint = id, aggregator = %client.shown, "not signing: {refusal}");
+            }
+            let transient = refusal.is_transient();
+            return Ok(if transient { Answered::Later } else { Answered::Done });
         }
         Err(_) => return Err(LinkError::Stopping),
     }
     let rejected = judge_all(&peers, &proposal.commitments).await;
     if !rejected.is_empty() {
-        return reject(&client, &peers, &proposal, rejected).await;
+        return reject(&client, &peers, &proposal, rejected).await.map(|()| Answered::Done);
     }
     let root = checkpoint.commitments_root();
     let signature = match peers.sign_checkpoint.send(SignCheckpoint(checkpoint)).await {
@@ -243,7 +272,7 @@ async fn answer(
         Ok(Err(not_safe)) => {
             peers.metrics.refused_by_signer(&not_safe);
             tracing::error!(checkpoint = id, aggregator = %client.shown, "{not_safe}");
-            return Ok(());
+            return Ok(Answered::Done);
         }
         Err(_) => return Err(LinkError::Stopping),
     };
@@ -256,7 +285,7 @@ async fn answer(
     };
     peers.metrics.checkpoints_signed.inc();
     tracing::info!(checkpoint = id, table_version, %root, aggregator = %client.shown, "checkpoint signed");
-    deliver(&client, &peers, routes::SIGNATURES, &signed, id).await
+    deliver(&client, &peers, routes::SIGNATURES, &signed, id).await.map(|()| Answered::Done)
 }
 
 /// Posts an answer. An aggregator refusing it (`4xx`: the checkpoint was
@@ -506,9 +535,10 @@ impl AggregatorLink {
             Ok(Some(proposal)) => {
                 self.reachable();
                 self.peers.metrics.proposal_seen(&self.client.shown);
-                let again = self.after == Some(proposal.checkpoint_id);
+                let previous = self.after;
+                let again = previous == Some(proposal.checkpoint_id);
                 self.after = Some(proposal.checkpoint_id);
-                let work = answer(self.client.clone(), self.peers.clone(), proposal);
+                let work = answer(self.client.clone(), self.peers.clone(), proposal, again);
                 // Not cancelled by a shutdown (see its handler): a signature
                 // made is always posted.
                 self.answering = true;
@@ -522,11 +552,26 @@ impl AggregatorLink {
                         return;
                     }
                     match result {
-                        Ok(()) => {
+                        Ok(Answered::Done) => {
                             let pause = if again { MIN_POLL_INTERVAL } else { Duration::ZERO };
                             link.poll_after(pause, ctx);
                         }
-                        Err(error) => link.failed(error, ctx),
+                        // Not answered yet, so not passed over: the next
+                        // poll gets it again while it is open.
+                        Ok(Answered::Later) => {
+                            link.after = previous;
+                            link.poll_after(NOT_READY_PAUSE, ctx);
+                        }
+                        // The answer may not have arrived (the aggregator
+                        // died or failed while taking it): once it is back,
+                        // answer again whatever is open, this proposal
+                        // included. Signing it again is safe (slashing
+                        // protection has it), and an answer it already had
+                        // is a duplicate.
+                        Err(error) => {
+                            link.after = previous;
+                            link.failed(error, ctx);
+                        }
                     }
                 }));
             }

@@ -130,6 +130,13 @@ pub(crate) enum SigningRefused {
 }
 
 impl SigningRefused {
+    /// Whether the refusal is about this node's view of L1 rather than the
+    /// operator's standing: L1 not read yet since start, or a table version
+    /// the aggregator saw first. Asking again soon may find it signable.
+    pub(crate) fn is_transient(&self) -> bool {
+        matches!(self, Self::NotKnownYet | Self::UnknownVersion { .. })
+    }
+
     /// A stable word for metrics.
     pub(crate) fn label(&self) -> &'static str {
         match self {
