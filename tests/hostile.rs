@@ -257,8 +257,9 @@ struct Operators {
     pubkeys: Vec<PublicKey>,
 }
 
-/// One round: every hostile kind against `proposal`, once operator 0 signed
-/// it; `previous` is the round before's proposal (for replays).
+/// One round: every hostile kind against `proposal`: those in the silent
+/// operator's name at once, while the honest operators sign; the rest once
+/// operator 0 signed. `previous` is the round before's proposal (replays).
 async fn round(
     attack: &mut Attack,
     ops: &Operators,
@@ -273,19 +274,51 @@ async fn round(
     let d = proposal.domain;
     let version = proposal.table_version;
     let own = honest_signature(proposal, key0);
-    // Wait until operator 0's own signature is in: from then on, any other
-    // signature in its name is a conflict, whatever the checkpoint's state.
-    let reader: &Attack = attack;
-    let signed_by_op0 = wait_for("operator 0's signature", LONG, || async move {
-        let status = reader.checkpoint(id).await;
-        Ok((status.signers.contains(&op0) || status.state != CheckpointState::Open).then_some(()))
-    })
-    .await;
-    signed_by_op0.unwrap();
-
     let sig = routes::SIGNATURES;
     let rej = routes::REJECTIONS;
     let a = attack;
+    // Bytes that are no signature (in the quiet operator's name: nothing of
+    // its is held, so only the decoding can refuse them).
+    let (off_curve, off_subgroup) = points;
+    let mut infinity = [0u8; 48];
+    infinity[0] = 0xc0;
+    for (kind, bytes) in [
+        ("signature of 47 bytes", vec![0x80; 47]),
+        ("signature of 49 bytes", [own.to_vec(), vec![0]].concat()),
+        ("point off the curve", off_curve.to_vec()),
+        ("point at infinity", infinity.to_vec()),
+    ] {
+        let r = a.post_json(sig, &signed(proposal, quiet, &bytes));
+        a.send(kind, r, id, &["400 malformed_signature"], &honest).await;
+    }
+
+    // A forged signature in the name of an operator that has not signed:
+    // checked optimistically (docs/decisions.md), so it may be taken as
+    // pending until the quorum's sum check finds it invalid; it must never
+    // count (checked on L1 at the end). Sent first, before the honest
+    // operators are done, and last of the quiet operator's.
+    let mut with_quiet = honest.clone();
+    with_quiet.insert(quiet);
+    let other_chain = message(proposal, d.l1_chain_id + 1, d.attestation_contract, version);
+    let forged = key0.sign(other_chain.as_slice()).to_bytes();
+    let r = a.post_json(sig, &signed(proposal, quiet, &forged));
+    let expected = ["200 accepted", "400 invalid_signature", "409 conflicting_signature"];
+    a.send("forged, in a silent operator's name", r, id, &expected, &with_quiet).await;
+    // Wait until operator 0's own signature is in: from then on, any other
+    // signature in its name is a conflict, whatever the checkpoint's state.
+    // And until the forged one is out (found invalid by the quorum's sum
+    // check), so that what follows is judged against a settled signer set.
+    let reader: &Attack = a;
+    let settled = wait_for("operator 0's signature, and no forged one", LONG, || async move {
+        let status = reader.checkpoint(id).await;
+        let op0_in = status.signers.contains(&op0) || status.state != CheckpointState::Open;
+        let forged_out =
+            !status.signers.contains(&quiet) || status.state == CheckpointState::Superseded;
+        Ok((op0_in && forged_out).then_some(()))
+    })
+    .await;
+    settled.unwrap();
+
     // Malformed bodies.
     let r = a.post_raw(sig, "application/json", "{not json".into());
     a.send("malformed JSON", r, id, &["400 malformed_json"], &honest).await;
@@ -327,21 +360,6 @@ async fn round(
     let r =
         a.post_json(sig, &signed(proposal, unregistered, &honest_signature(proposal, &stranger)));
     a.send("unregistered operator", r, id, &["403 unknown_operator"], &honest).await;
-
-    // Bytes that are no signature (in the quiet operator's name: nothing of
-    // its is held, so only the decoding can refuse them).
-    let (off_curve, off_subgroup) = points;
-    let mut infinity = [0u8; 48];
-    infinity[0] = 0xc0;
-    for (kind, bytes) in [
-        ("signature of 47 bytes", vec![0x80; 47]),
-        ("signature of 49 bytes", [own.to_vec(), vec![0]].concat()),
-        ("point off the curve", off_curve.to_vec()),
-        ("point at infinity", infinity.to_vec()),
-    ] {
-        let r = a.post_json(sig, &signed(proposal, quiet, &bytes));
-        a.send(kind, r, id, &["400 malformed_signature"], &honest).await;
-    }
 
     // Well-formed signatures that are not operator 0's over this
     // checkpoint, in its name: it already signed, so each is a conflict
@@ -400,17 +418,6 @@ async fn round(
         .await;
     let r = a.post_json(rej, &rejection(vec![mismatch(&commitment)], &stranger));
     a.send("forged rejection", r, id, &["400 invalid_signature"], &honest).await;
-
-    // A forged signature in the name of an operator that has not signed:
-    // checked optimistically (docs/decisions.md), so it may be taken as
-    // pending until the quorum's sum check finds it invalid; it must never
-    // count (checked on L1 at the end).
-    let mut with_quiet = honest.clone();
-    with_quiet.insert(quiet);
-    let forged = key0.sign(other_chain.as_slice()).to_bytes();
-    let r = a.post_json(sig, &signed(proposal, quiet, &forged));
-    let expected = ["200 accepted", "400 invalid_signature", "409 conflicting_signature"];
-    a.send("forged, in a silent operator's name", r, id, &expected, &with_quiet).await;
 }
 
 /// One connection's result: how long until the aggregator closed it, and
