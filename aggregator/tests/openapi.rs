@@ -459,19 +459,32 @@ impl<'d> Probe<'d> {
         template: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<(u16, Value), Box<dyn std::error::Error>> {
-        let operation = &self.document["paths"][template][method.as_str().to_lowercase()];
-        assert!(operation.is_object(), "{method} {template} is documented");
         let response = request.send().await?;
-        let status = response.status().as_u16().to_string();
-        let name = format!("{method} {template} -> {status}");
-        let documented = &operation["responses"][&status];
-        assert!(documented.is_object(), "{name} is documented");
+        let status = response.status().as_u16();
         let media_type = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let text = response.text().await?;
+        self.judge(method, template, status, media_type, text)
+    }
+
+    /// Checks an answer (status, media type, body) against the document.
+    fn judge(
+        &mut self,
+        method: Method,
+        template: &str,
+        status: u16,
+        media_type: Option<String>,
+        text: String,
+    ) -> Result<(u16, Value), Box<dyn std::error::Error>> {
+        let operation = &self.document["paths"][template][method.as_str().to_lowercase()];
+        assert!(operation.is_object(), "{method} {template} is documented");
+        let status = status.to_string();
+        let name = format!("{method} {template} -> {status}");
+        let documented = &operation["responses"][&status];
+        assert!(documented.is_object(), "{name} is documented");
         let body = match documented["content"].as_object() {
             None => {
                 assert!(text.is_empty(), "{name} has no body, as documented: {text}");
@@ -554,6 +567,33 @@ impl<'d> Probe<'d> {
     }
 }
 
+/// POSTs to `path` a JSON body that never arrives whole: the head, then
+/// one byte of a declared hundred. Answers the status, media type and body
+/// of the aggregator's answer, and checks that it closed the connection.
+async fn slow_post(
+    address: &str,
+    path: &str,
+) -> Result<(u16, Option<String>, String), Box<dyn std::error::Error>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await?;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: 100\r\n\r\n{{"
+    );
+    stream.write_all(head.as_bytes()).await?;
+    let mut answer = Vec::new();
+    // Read to the end: the aggregator answers and closes the connection.
+    tokio::time::timeout(LONG, stream.read_to_end(&mut answer)).await??;
+    let answer = String::from_utf8(answer)?;
+    let (head, body) = answer.split_once("\r\n\r\n").ok_or("no answer head")?;
+    let status = head.split(' ').nth(1).ok_or("no status")?.parse()?;
+    let media_type = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("content-type").then(|| value.trim().to_owned())
+    });
+    Ok((status, media_type, body.to_owned()))
+}
+
 /// Operator `index`'s BLS key, from its devnet keystore.
 fn operator_key(devnet: &Devnet, index: usize) -> Result<SecretKey, Box<dyn std::error::Error>> {
     let config = &devnet.operator_config(index)?.operator;
@@ -615,6 +655,8 @@ async fn a_running_aggregator_answers_as_documented() -> TestResult {
     // The open proposal must stay open while the test answers it.
     let mut config = devnet.aggregator_config().clone();
     config.proposer.proposal_timeout_secs = 3600;
+    // Short, so that a slow body meets it soon.
+    config.api.request_timeout_secs = 2;
     devnet.set_aggregator_config(config)?;
     devnet.start_aggregator().await?;
     let operators: Vec<(Address, SecretKey)> = (0..4)
@@ -762,6 +804,44 @@ async fn a_running_aggregator_answers_as_documented() -> TestResult {
 
     let (_, served) = probe.check(get.clone(), routes::OPENAPI, probe.get(routes::OPENAPI)).await?;
     assert_eq!(served, document, "the served document is the one tested");
+
+    // A body sent too slowly: 408 once the (shortened) deadline passed.
+    let address = devnet.aggregator_url().trim_start_matches("http://").trim_end_matches('/');
+    for path in [routes::SIGNATURES, routes::REJECTIONS] {
+        let (status, media_type, text) = slow_post(address, path).await?;
+        let (status, body) = probe.judge(post.clone(), path, status, media_type, text)?;
+        assert_eq!((status, &body["code"]), (408, &json!("request_timeout")));
+    }
+    // A flood from another address: 429 on every route, with Retry-After.
+    let flooder =
+        reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, 0, 9])).build()?;
+    let operations: Vec<(String, String)> = documented_operations(&document).into_iter().collect();
+    let mut sent = 0;
+    for (template, method) in &operations {
+        let path = template.replace("{id}", &id);
+        let method = Method::from_bytes(method.as_bytes())?;
+        let url = format!("{}{path}", probe.base);
+        loop {
+            sent += 1;
+            assert!(sent < 5_000, "no 429 within 5,000 requests");
+            let request = if method == Method::POST {
+                flooder.post(&url).json(&json!({}))
+            } else {
+                flooder.get(&url)
+            };
+            let response = request.try_clone().ok_or("a request")?.send().await?;
+            if response.status() != 429 {
+                continue;
+            }
+            let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok());
+            assert!(retry_after.is_some_and(|v| v.parse::<u64>().is_ok_and(|s| s >= 1)));
+            let (status, body) = probe.check(method.clone(), template, request).await?;
+            if status == 429 {
+                assert_eq!(body["code"], "rate_limited");
+                break;
+            }
+        }
+    }
 
     assert_eq!(probe.unseen(), Vec::<String>::new(), "every documented answer was provoked");
     devnet.shutdown().await;

@@ -137,7 +137,10 @@ impl Chain {
                     safety: Safety::Confirmations(0),
                 })
                 .collect(),
-            api: AggregatorApiConfig { listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)) },
+            api: AggregatorApiConfig {
+                listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                ..AggregatorApiConfig::default()
+            },
             store: StoreConfig { path: store.join("aggregator.sqlite") },
             proposer: ProposerConfig { interval_ms: 200, proposal_timeout_secs: 12 },
             watcher: Default::default(),

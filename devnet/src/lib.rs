@@ -218,6 +218,7 @@ impl Devnet {
             &entries,
             &accounts.submitter,
             localhost(ports[0]),
+            options.operators,
         )
         .await?;
         let (operators, operator_infos) = write_operator_configs(
@@ -721,6 +722,7 @@ async fn write_aggregator_files(
     rollups: &[RollupEntry],
     submitter: &PrivateKeySigner,
     listen: SocketAddr,
+    operators: usize,
 ) -> Result<AggregatorConfig, DevnetError> {
     let dir = layout.aggregator_dir();
     let password_file = dir.join("password.txt");
@@ -734,8 +736,10 @@ async fn write_aggregator_files(
     })
     .await
     .map_err(|e| DevnetError::Task(e.to_string()))??;
-    let config =
+    let mut config =
         setup::aggregator_config(layout, l1_url, rollups, &keystore, &password_file, listen)?;
+    // Every node of a devnet calls from the loopback address.
+    config.api = config.api.admitting_operators_behind_one_address(operators);
     setup::write_toml(&layout.aggregator_config(), &config)?;
     Ok(config)
 }

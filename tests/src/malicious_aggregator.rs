@@ -7,11 +7,24 @@
 //! [`routes::NEXT_PROPOSAL`] (long poll, `?after=ID&wait=SECONDS`),
 //! [`routes::SIGNATURES`] and [`routes::REJECTIONS`]. Nothing else of a real
 //! aggregator is there: no quorum, no L1.
+//!
+//! Beyond what it proposes, it can misbehave at the HTTP level
+//! ([`MaliciousAggregator::behave`], [`Behaviour`]): answer polls with a
+//! body of its choice (garbage, oversized), with a body that never ends, or
+//! not at all.
 
-use std::net::TcpListener;
+use std::{
+    convert::Infallible,
+    net::TcpListener,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
-use actix_web::{App, HttpResponse, HttpServer, dev::ServerHandle, web};
+use actix_web::{App, HttpResponse, HttpServer, dev::ServerHandle, web, web::Bytes};
 use chorus_wire::{Proposal, Rejection, SignedCheckpoint, routes};
+use futures::StreamExt;
 use serde::Deserialize;
 use tokio::{
     sync::{mpsc, watch},
@@ -23,6 +36,24 @@ use crate::BoxError;
 /// The longest the stand-in holds a long poll: short, so that an operator
 /// whose proposals the test just replaced sees them soon.
 const MAX_HOLD: Duration = Duration::from_secs(2);
+
+/// How the stand-in answers polls.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Serves the proposals given to [`MaliciousAggregator::propose`].
+    #[default]
+    Propose,
+    /// Answers every poll `200` with exactly these bytes as JSON.
+    Body(Vec<u8>),
+    /// Answers every poll `200` with a JSON body that never ends (spaces,
+    /// 64 KiB at a time; cut at 1 GiB so that the stand-in is bounded).
+    Endless,
+    /// Holds every poll, answering nothing until the behaviour changes.
+    Hang,
+}
+
+/// One chunk of an endless body.
+static SPACES: [u8; 64 * 1024] = [b' '; 64 * 1024];
 
 /// What an operator posted to the stand-in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,12 +79,16 @@ pub struct MaliciousAggregator {
     url: String,
     server: ServerHandle,
     proposals: watch::Sender<Vec<Proposal>>,
+    behaviour: watch::Sender<Behaviour>,
+    polls: Arc<AtomicU64>,
     answers: mpsc::UnboundedReceiver<Answer>,
     received: Vec<Answer>,
 }
 
 struct Shared {
     proposals: watch::Receiver<Vec<Proposal>>,
+    behaviour: watch::Receiver<Behaviour>,
+    polls: Arc<AtomicU64>,
     answers: mpsc::UnboundedSender<Answer>,
 }
 
@@ -71,7 +106,14 @@ impl MaliciousAggregator {
         let url = format!("http://{}", listener.local_addr()?);
         let (proposals, proposals_rx) = watch::channel(Vec::new());
         let (answers_tx, answers) = mpsc::unbounded_channel();
-        let shared = web::Data::new(Shared { proposals: proposals_rx, answers: answers_tx });
+        let (behaviour, behaviour_rx) = watch::channel(Behaviour::Propose);
+        let polls = Arc::new(AtomicU64::new(0));
+        let shared = web::Data::new(Shared {
+            proposals: proposals_rx,
+            behaviour: behaviour_rx,
+            polls: polls.clone(),
+            answers: answers_tx,
+        });
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(shared.clone())
@@ -84,7 +126,7 @@ impl MaliciousAggregator {
         .run();
         let handle = server.handle();
         actix_rt::spawn(server);
-        Ok(Self { url, server: handle, proposals, answers, received: Vec::new() })
+        Ok(Self { url, server: handle, proposals, behaviour, polls, answers, received: Vec::new() })
     }
 
     /// Its base URL, for an operator's `[[aggregators]] url`.
@@ -97,6 +139,16 @@ impl MaliciousAggregator {
     /// has none, as after a restart).
     pub fn propose(&self, proposals: Vec<Proposal>) {
         self.proposals.send_replace(proposals);
+    }
+
+    /// Changes how polls are answered from now on (a held poll is let go).
+    pub fn behave(&self, behaviour: Behaviour) {
+        self.behaviour.send_replace(behaviour);
+    }
+
+    /// Polls received so far.
+    pub fn polls(&self) -> u64 {
+        self.polls.load(Ordering::SeqCst)
     }
 
     /// Every answer received so far, in the order they came.
@@ -140,6 +192,26 @@ impl MaliciousAggregator {
 /// The first open proposal after `after`, waiting up to `wait` (at most
 /// [`MAX_HOLD`]) for the test to open one; `204` when none came.
 async fn next_proposal(shared: web::Data<Shared>, query: web::Query<NextQuery>) -> HttpResponse {
+    shared.polls.fetch_add(1, Ordering::SeqCst);
+    let mut behaviour = shared.behaviour.clone();
+    let current = behaviour.borrow_and_update().clone();
+    match current {
+        Behaviour::Propose => propose(&shared, &query).await,
+        Behaviour::Body(bytes) => HttpResponse::Ok().content_type("application/json").body(bytes),
+        Behaviour::Endless => {
+            let chunks = futures::stream::repeat(Bytes::from_static(&SPACES))
+                .take(16 * 1024)
+                .map(Ok::<_, Infallible>);
+            HttpResponse::Ok().content_type("application/json").streaming(chunks)
+        }
+        Behaviour::Hang => {
+            let _ = behaviour.changed().await;
+            HttpResponse::NoContent().finish()
+        }
+    }
+}
+
+async fn propose(shared: &Shared, query: &NextQuery) -> HttpResponse {
     let mut proposals = shared.proposals.clone();
     let hold = Duration::from_secs(query.wait.unwrap_or(0)).min(MAX_HOLD);
     let deadline = Instant::now() + hold;

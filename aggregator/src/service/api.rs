@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
+    admission::RefusalCode,
     checkpoints::{
         AttestedCount, CheckpointSignatures, Checkpoints, GetCheckpoint, GetProposerView, Next,
         NextProposal, RECENT, ReceiveRejection, ReceiveSignature, RecentCheckpoints,
@@ -85,6 +86,16 @@ impl ApiFailure {
         Self::new(StatusCode::CONFLICT, code, message)
     }
 
+    /// `408`: the request took too long (its body came too slowly).
+    pub fn request_timeout(message: String) -> Self {
+        Self::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", message)
+    }
+
+    /// `429`: the client's address is over its rate.
+    pub fn too_many_requests(message: String) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+    }
+
     /// `503`: retry later.
     pub fn unavailable(message: &str) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message.to_owned())
@@ -102,8 +113,10 @@ impl ResponseError for ApiFailure {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status)
-            .json(ApiError { code: self.code.to_owned(), message: self.message.clone() })
+        let mut response = HttpResponse::build(self.status)
+            .json(ApiError { code: self.code.to_owned(), message: self.message.clone() });
+        response.extensions_mut().insert(RefusalCode(self.code));
+        response
     }
 }
 
@@ -145,6 +158,8 @@ const BAD_QUERY: &str = "`bad_query`: a parameter is not a non-negative integer,
 const BAD_PATH: &str = "`bad_path`: the id is not a non-negative integer.";
 const UNKNOWN_CHECKPOINT: &str =
     "`unknown_checkpoint`: never proposed here, or older than the checkpoints kept.";
+const RATE_LIMITED: &str = "`rate_limited`: this address sent more requests than its rate allows: wait the `Retry-After` seconds.";
+const REQUEST_TIMEOUT: &str = "`request_timeout`: the body did not arrive within the request deadline; the connection is closed.";
 const UNKNOWN_OPERATOR: &str =
     "`unknown_operator`: the operator is not in the checkpoint's operator table.";
 
@@ -307,6 +322,7 @@ struct NextQuery {
         (status = 204, description = "No proposal after `after` came within `wait` seconds: ask again."),
         (status = 400, description = BAD_QUERY, body = ApiError),
         (status = 503, description = UNAVAILABLE, body = ApiError),
+        (status = 429, description = RATE_LIMITED, body = ApiError),
     )
 )]
 async fn next_proposal(
@@ -350,6 +366,8 @@ async fn next_proposal(
         (status = 415, description = UNSUPPORTED_CONTENT_TYPE, body = ApiError),
         (status = 500, description = INTERNAL, body = ApiError),
         (status = 503, description = UNAVAILABLE, body = ApiError),
+        (status = 408, description = REQUEST_TIMEOUT, body = ApiError),
+        (status = 429, description = RATE_LIMITED, body = ApiError),
     )
 )]
 async fn signatures(
@@ -381,6 +399,8 @@ async fn signatures(
         (status = 415, description = UNSUPPORTED_CONTENT_TYPE, body = ApiError),
         (status = 500, description = INTERNAL, body = ApiError),
         (status = 503, description = UNAVAILABLE, body = ApiError),
+        (status = 408, description = REQUEST_TIMEOUT, body = ApiError),
+        (status = 429, description = RATE_LIMITED, body = ApiError),
     )
 )]
 async fn rejections(state: State, body: web::Json<Rejection>) -> Result<HttpResponse, ApiFailure> {
@@ -423,6 +443,7 @@ impl LimitQuery {
         (status = 200, description = "Newest first.", body = Vec<CheckpointStatus>),
         (status = 400, description = BAD_QUERY, body = ApiError),
         (status = 503, description = UNAVAILABLE, body = ApiError),
+        (status = 429, description = RATE_LIMITED, body = ApiError),
     )
 )]
 async fn checkpoints(
@@ -453,6 +474,7 @@ fn unknown(id: u64) -> ApiFailure {
         (status = 400, description = BAD_PATH, body = ApiError),
         (status = 404, description = UNKNOWN_CHECKPOINT, body = ApiError),
         (status = 503, description = UNAVAILABLE, body = ApiError),
+        (status = 429, description = RATE_LIMITED, body = ApiError),
     )
 )]
 async fn checkpoint(state: State, id: web::Path<u64>) -> Result<HttpResponse, ApiFailure> {
@@ -477,6 +499,7 @@ async fn checkpoint(state: State, id: web::Path<u64>) -> Result<HttpResponse, Ap
         (status = 400, description = BAD_PATH, body = ApiError),
         (status = 404, description = UNKNOWN_CHECKPOINT, body = ApiError),
         (status = 503, description = UNAVAILABLE, body = ApiError),
+        (status = 429, description = RATE_LIMITED, body = ApiError),
     )
 )]
 async fn checkpoint_signatures(
@@ -501,6 +524,7 @@ async fn checkpoint_signatures(
         (status = 200, description = "Newest first.", body = Vec<Divergence>),
         (status = 400, description = BAD_QUERY, body = ApiError),
         (status = 503, description = UNAVAILABLE, body = ApiError),
+        (status = 429, description = RATE_LIMITED, body = ApiError),
     )
 )]
 async fn divergences(
@@ -523,6 +547,7 @@ async fn divergences(
     responses(
         (status = 200, description = "The overview.", body = AggregatorStatus),
         (status = 503, description = UNAVAILABLE, body = ApiError),
+        (status = 429, description = RATE_LIMITED, body = ApiError),
     )
 )]
 async fn status(state: State) -> Result<HttpResponse, ApiFailure> {
@@ -573,7 +598,10 @@ struct Health {
     get,
     path = routes::HEALTH,
     tag = OPERATIONS,
-    responses((status = 200, description = "Serving.", body = Health)),
+    responses(
+        (status = 200, description = "Serving.", body = Health),
+        (status = 429, description = RATE_LIMITED, body = ApiError),
+    ),
 )]
 async fn health() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
@@ -590,7 +618,10 @@ const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=
     get,
     path = routes::METRICS,
     tag = OPERATIONS,
-    responses((status = 200, description = "The metrics.", body = String, content_type = OPENMETRICS)),
+    responses(
+        (status = 200, description = "The metrics.", body = String, content_type = OPENMETRICS),
+        (status = 429, description = RATE_LIMITED, body = ApiError),
+    ),
 )]
 async fn metrics(state: State) -> HttpResponse {
     HttpResponse::Ok().content_type(OPENMETRICS).body(state.metrics.encode())
@@ -606,6 +637,7 @@ async fn metrics(state: State) -> HttpResponse {
     tag = OPERATIONS,
     responses(
         (status = 200, description = "The OpenAPI document.", body = Object),
+        (status = 429, description = RATE_LIMITED, body = ApiError),
         (status = 500, description = INTERNAL, body = ApiError),
     ),
 )]

@@ -2,7 +2,10 @@
 //! by a `CHORUS_`-prefixed environment variable, sections joined by `__`,
 //! e.g. `CHORUS_API__LISTEN`).
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+};
 
 use chorus_deploy::chorus::L1Config;
 use chorus_rollup::RollupConfig;
@@ -64,17 +67,102 @@ fn default_max_fee_gwei() -> u64 {
     500
 }
 
-/// `[api]`.
+/// `[api]`: where the HTTP API listens and how it treats clients.
+///
+/// Every request passes one admission check first (`service::admission`):
+/// a per-address rate limit, answered `429 rate_limited` with `Retry-After`,
+/// and a deadline for the whole request, answered `408 request_timeout`.
+///
+/// The defaults are sized so that no honest operator is ever throttled,
+/// even many behind one address. An operator makes about two requests per
+/// checkpoint (a long poll answered with the proposal, one signature or
+/// rejection), and polls again at most every 250 ms when an aggregator
+/// answers at once: at most 4 requests per second, about one every few
+/// seconds normally. 50 per second sustained, with a burst of 200, admits a
+/// dozen operators behind one NAT at their worst-case rate and a hundred at
+/// their normal rate, plus dashboards (about 4 requests per second each);
+/// an address sending more than that is not an operator. Addresses known to
+/// front many operators (a NAT gateway, a reverse proxy) can be exempted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AggregatorApiConfig {
     /// Address to bind; port 0 picks a free one.
     pub listen: SocketAddr,
+    /// Requests per second each client address may make, sustained; 0
+    /// turns the rate limit off.
+    #[serde(default = "default_rate_limit_per_second")]
+    pub rate_limit_per_second: u32,
+    /// Requests an address may make at once above the sustained rate.
+    #[serde(default = "default_rate_limit_burst")]
+    pub rate_limit_burst: u32,
+    /// Client addresses never rate limited (e.g. a NAT gateway in front of
+    /// many operators, or a reverse proxy that limits itself).
+    #[serde(default)]
+    pub rate_limit_exempt: Vec<IpAddr>,
+    /// Seconds a request may take from its head to the answer (a long poll
+    /// gets its wait on top): a client sending its body slowly is answered
+    /// `408` and disconnected.
+    #[serde(default = "default_request_timeout_secs")]
+    pub request_timeout_secs: u64,
+    /// Seconds a client has to send a request's head (line and headers)
+    /// after connecting or after its previous request; an idle or slow
+    /// connection is closed after it.
+    #[serde(default = "default_header_timeout_secs")]
+    pub header_timeout_secs: u64,
+    /// Open connections the API holds at most; further ones wait in the
+    /// kernel's backlog. Each operator holds one or two.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+fn default_rate_limit_per_second() -> u32 {
+    50
+}
+fn default_rate_limit_burst() -> u32 {
+    200
+}
+fn default_request_timeout_secs() -> u64 {
+    10
+}
+fn default_header_timeout_secs() -> u64 {
+    5
+}
+fn default_max_connections() -> usize {
+    4096
+}
+
+/// The most requests per second one honest operator makes: a long poll
+/// answered at once is repeated after 250 ms at the soonest (the node's
+/// least poll interval), and each proposal gets one answer.
+pub const OPERATOR_PEAK_REQUESTS_PER_SECOND: u32 = 5;
+
+impl AggregatorApiConfig {
+    /// This configuration with a rate limit that admits `operators` honest
+    /// operators behind one address at their peak rate (a devnet, where
+    /// every node is on the loopback address); never lower than it was.
+    pub fn admitting_operators_behind_one_address(mut self, operators: usize) -> Self {
+        if self.rate_limit_per_second == 0 {
+            return self;
+        }
+        let operators = u32::try_from(operators).unwrap_or(u32::MAX);
+        let peak = OPERATOR_PEAK_REQUESTS_PER_SECOND.saturating_mul(operators);
+        self.rate_limit_per_second = self.rate_limit_per_second.max(peak);
+        self.rate_limit_burst = self.rate_limit_burst.max(peak.saturating_mul(4));
+        self
+    }
 }
 
 impl Default for AggregatorApiConfig {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 7300)) }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7300)),
+            rate_limit_per_second: default_rate_limit_per_second(),
+            rate_limit_burst: default_rate_limit_burst(),
+            rate_limit_exempt: Vec::new(),
+            request_timeout_secs: default_request_timeout_secs(),
+            header_timeout_secs: default_header_timeout_secs(),
+            max_connections: default_max_connections(),
+        }
     }
 }
 

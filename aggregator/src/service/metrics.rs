@@ -59,6 +59,9 @@ pub struct Metrics {
     /// Signatures received, by result (`accepted`, `duplicate`,
     /// `unknown_operator`, `invalid`, ...).
     pub signatures: Family<Labels, Counter>,
+    /// Requests the API refused (any `4xx`/`5xx`), by the answer's code
+    /// (`rate_limited`, `request_timeout`, `malformed_json`, ...).
+    pub refusals: Family<Labels, Counter>,
     /// Rejections received, by reason kind.
     pub rejections: Family<Labels, Counter>,
     /// Divergences reported, by rollup.
@@ -114,6 +117,11 @@ impl Metrics {
             signatures: r.registered(
                 "chorus_signatures",
                 "Operator signatures received, by result",
+                Family::default(),
+            ),
+            refusals: r.registered(
+                "chorus_api_refusals",
+                "Requests the API refused, by the answer's code",
                 Family::default(),
             ),
             rejections: r.registered(

@@ -24,11 +24,13 @@
 //! - [`submitter::Submitter`] posts aggregates with one pinned nonce per
 //!   checkpoint, recorded before each broadcast.
 //! - [`store::StoreActor`] is the SQLite record that a restart resumes from.
-//! - [`api`] serves `chorus_wire::routes`; [`metrics`] the Prometheus metrics.
+//! - [`api`] serves `chorus_wire::routes`, behind [`admission`] (rate limit,
+//!   deadlines); [`metrics`] the Prometheus metrics.
 //!
 //! Nothing is shared between two aggregators in one process but the chain:
 //! every actor, the metrics registry and the store belong to one [`start`].
 
+pub mod admission;
 pub mod api;
 pub mod checkpoints;
 pub mod collect;
@@ -48,7 +50,7 @@ use std::{
 };
 
 use actix::prelude::*;
-use actix_web::{App, HttpServer, dev::ServerHandle};
+use actix_web::{App, HttpServer, dev::ServerHandle, http::KeepAlive, middleware::from_fn, web};
 use alloy::{
     providers::{DynProvider, Provider},
     signers::local::PrivateKeySigner,
@@ -63,6 +65,7 @@ use chorus_wire::Domain;
 pub use config::AggregatorConfig;
 
 use self::{
+    admission::{Admission, FORGET_IDLE_EVERY},
     api::ApiState,
     checkpoints::{Checkpoints, CheckpointsSetup, ConnectProposer, RECENT},
     collect::Collectors,
@@ -200,6 +203,21 @@ fn l1_provider(l1: &RpcUrl, metrics: &Metrics) -> DynProvider {
     chorus_telemetry::http_provider(l1.url().clone(), &metrics.rpc)
 }
 
+/// Has the rate limiter forget idle clients now and then, for as long as
+/// the API runs (the server holds the only strong references).
+fn forget_idle_clients(admission: &Arc<Admission>) {
+    let admission = Arc::downgrade(admission);
+    actix_rt::spawn(async move {
+        let mut every = tokio::time::interval(FORGET_IDLE_EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let Some(admission) = admission.upgrade() else { break };
+            admission.forget_idle();
+        }
+    });
+}
+
 /// Starts the store on its own thread.
 fn start_store(store: Store) -> Addr<StoreActor> {
     // The factory runs once (one thread, never restarted): it takes the
@@ -320,13 +338,29 @@ pub async fn start(setup: AggregatorSetup) -> Result<AggregatorHandle, Aggregato
         domain,
         submitter: submitter_address,
     });
+    let admission = Arc::new(Admission::new(&config.api, state.metrics.clone()));
+    forget_idle_clients(&admission);
     let listen = config.api.listen;
-    let server = HttpServer::new(move || App::new().configure(api::configure(state.clone())))
-        .workers(1)
-        .disable_signals()
-        .shutdown_timeout(5)
-        .bind(listen)
-        .map_err(|source| AggregatorError::Bind { addr: listen, source })?;
+    let head_timeout = Duration::from_secs(config.api.header_timeout_secs.max(1));
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(admission.clone()))
+            .wrap(from_fn(admission::admit))
+            .configure(api::configure(state.clone()))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(5)
+    // Slow and idle clients (see `admission`): the head of each request
+    // within `header_timeout_secs`, also between two requests of a
+    // kept-alive connection; a client that stopped reading its answer is
+    // let go after a second.
+    .client_request_timeout(head_timeout)
+    .keep_alive(KeepAlive::Timeout(head_timeout))
+    .client_disconnect_timeout(Duration::from_secs(1))
+    .max_connections(config.api.max_connections.max(1))
+    .bind(listen)
+    .map_err(|source| AggregatorError::Bind { addr: listen, source })?;
     let api_addr = server.addrs().first().copied().unwrap_or(listen);
     let server = server.run();
     let handle = server.handle();

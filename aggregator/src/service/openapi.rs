@@ -14,13 +14,14 @@ use serde_json::Value;
 use utoipa::{
     OpenApi,
     openapi::{
-        self, ContentBuilder, InfoBuilder, LicenseBuilder, ObjectBuilder, ResponseBuilder, Type,
+        self, ContentBuilder, InfoBuilder, LicenseBuilder, ObjectBuilder, Ref, ResponseBuilder,
+        Type,
         path::{HttpMethod, OperationBuilder},
         tag::TagBuilder,
     },
 };
 
-use super::{OPERATIONS, OPERATORS, WATCHERS};
+use super::{OPERATIONS, OPERATORS, RATE_LIMITED, WATCHERS};
 
 /// The annotated handlers; schemas are collected from their bodies.
 #[derive(OpenApi)]
@@ -131,6 +132,13 @@ fn dashboard() -> openapi::path::Operation {
              nothing from other origins.",
         ))
         .response("200", ResponseBuilder::new().description("The page.").content("text/html", page))
+        .response(
+            "429",
+            ResponseBuilder::new().description(RATE_LIMITED).content(
+                "application/json",
+                ContentBuilder::new().schema(Some(Ref::from_schema_name("ApiError"))).build(),
+            ),
+        )
         .build()
 }
 
@@ -170,6 +178,15 @@ do. Request bodies are JSON (`Content-Type: application/json`, else `415`) of at
 {max_body} bytes (else `413`); malformed JSON, query strings and paths are `400`. An \
 unknown path is `404 not_found`; a method a path does not serve is \
 `405 method_not_allowed`; `503 unavailable` means retry shortly.
+
+## Limits
+
+Each client address may send a limited number of requests per second (with a \
+burst above it), set by the aggregator's operator; beyond it the answer is \
+`429 rate_limited` with a `Retry-After` header (seconds). A request must be sent \
+whole and promptly: its head within a few seconds of connecting (else the \
+connection is closed), its body within the request deadline (else \
+`408 request_timeout`, and the connection is closed).
 
 ## Encodings
 

@@ -151,7 +151,13 @@ async fn main() -> eyre::Result<()> {
                 safety: Safety::Confirmations(0),
             })
             .collect(),
-        api: AggregatorApiConfig { listen: SocketAddr::from(([127, 0, 0, 1], 0)) },
+        api: AggregatorApiConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            // The driver posts every operator's signature from one address,
+            // as fast as the aggregator takes them.
+            rate_limit_per_second: 0,
+            ..AggregatorApiConfig::default()
+        },
         store: StoreConfig { path: store.path().join("aggregator.sqlite") },
         proposer: ProposerConfig { interval_ms: 100, proposal_timeout_secs: 60 },
         watcher: Default::default(),
