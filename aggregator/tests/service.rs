@@ -127,6 +127,8 @@ impl Chain {
                 bump_after_secs: 12,
                 bump_percent: 15,
                 max_fee_gwei: 500,
+                // This L1 mines only on demand: no block would ever confirm one.
+                confirmations: 0,
             },
             rollups: ROLLUPS
                 .iter()

@@ -41,10 +41,12 @@
 
 mod rpc;
 
+use std::time::Duration;
+
 use alloy::{
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::client::ClientBuilder,
-    transports::http::reqwest::Url,
+    transports::http::{reqwest, reqwest::Url},
 };
 use prometheus_client::registry::{Metric, Registry};
 
@@ -53,11 +55,29 @@ pub use rpc::{
     RpcMetricsLayer, RpcMetricsService, UNKNOWN_CLIENT_VERSION,
 };
 
+/// How long any one request to a node may take before it fails. Without
+/// a bound, a node that accepts a connection and never answers (a black
+/// hole: a stalled process, a dropped route) would hold the request, and
+/// whatever waits on it, forever; with it, the request fails like any
+/// unreachable node's and the caller's next poll asks again.
+pub const RPC_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The provider every Chorus service uses to read a node over HTTP: no
-/// fillers (services sign and price their own transactions) and every
-/// request counted in `rpc`.
+/// fillers (services sign and price their own transactions), every request
+/// bounded by [`RPC_TIMEOUT`] and counted in `rpc`.
 pub fn http_provider(url: Url, rpc: &RpcMetrics) -> DynProvider {
-    let client = ClientBuilder::default().layer(rpc.layer()).http(url);
+    bounded_http_provider(url, rpc, RPC_TIMEOUT)
+}
+
+fn bounded_http_provider(url: Url, rpc: &RpcMetrics, timeout: Duration) -> DynProvider {
+    let builder = ClientBuilder::default().layer(rpc.layer());
+    let client = match reqwest::Client::builder().timeout(timeout).build() {
+        Ok(http) => builder.http_with_client(http, url),
+        // Only if the HTTP client cannot be built at all (its TLS backend
+        // fails to load); alloy's own default client is the same minus the
+        // timeout.
+        Err(_) => builder.http(url),
+    };
     ProviderBuilder::new().disable_recommended_fillers().connect_client(client).erased()
 }
 
@@ -73,5 +93,24 @@ impl RegistryExt for Registry {
     fn registered<M: Metric + Clone>(&mut self, name: &str, help: &str, metric: M) -> M {
         self.register(name, help, metric.clone());
         metric
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_node_that_never_answers_fails_the_request_after_the_timeout() {
+        // Accepts connections (the kernel's backlog) and never reads nor answers.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap()).parse().unwrap();
+        let rpc = RpcMetrics::default();
+        let provider = bounded_http_provider(url, &rpc, Duration::from_millis(300));
+        let asked = tokio::time::timeout(Duration::from_secs(20), provider.get_block_number());
+        let answer = asked.await.expect("the request is given up by the client itself");
+        assert!(answer.is_err());
+        assert_eq!(rpc.errors("eth_blockNumber", UNKNOWN_CLIENT_VERSION, "transport"), 1);
+        drop(listener);
     }
 }

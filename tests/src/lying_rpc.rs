@@ -71,7 +71,7 @@ async fn forward(
 }
 
 /// Replaces the state root of every block in a response (single or batch).
-fn falsify(value: &mut Value) {
+pub(crate) fn falsify(value: &mut Value) {
     match value {
         Value::Array(responses) => responses.iter_mut().for_each(falsify),
         Value::Object(response) => {

@@ -282,7 +282,8 @@ pub struct CheckpointStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<openapi::Bytes32>))]
     pub l1_transaction: Option<B256>,
-    /// The L1 block that included it, once attested.
+    /// The L1 block that included it: once attested, and while its
+    /// inclusion waits for confirmations (`submitting`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub l1_block: Option<u64>,
 }

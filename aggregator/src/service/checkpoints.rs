@@ -89,6 +89,8 @@ struct Entry {
     l1_transaction: Option<B256>,
     l1_block: Option<u64>,
     unreachable: bool,
+    /// The L1 block whose inclusion of its transaction a reorg undid.
+    reorged_from: Option<u64>,
 }
 
 /// The life of every checkpoint (see the [module docs](self)).
@@ -229,6 +231,7 @@ impl Entry {
             l1_transaction: stored.l1_transaction,
             l1_block: stored.l1_block,
             unreachable: false,
+            reorged_from: None,
         }
     }
 
@@ -286,9 +289,17 @@ impl Entry {
         let (signers, missing) = self.signers_and_missing();
         let waiting_for = match self.state {
             CheckpointState::Open => Some(self.quorum_text(total, needed, &signers, &missing)),
-            CheckpointState::Submitting => Some(match self.l1_transaction {
-                Some(tx) => format!("L1 inclusion of transaction {tx}"),
-                None => "L1 submission: the quorum is verified, the transaction is being sent"
+            CheckpointState::Submitting => Some(match (self.l1_transaction, self.l1_block) {
+                (Some(tx), Some(block)) => {
+                    format!("L1 confirmations of transaction {tx}, included in block {block}")
+                }
+                (Some(tx), None) => match self.reorged_from {
+                    Some(block) => format!(
+                        "L1 inclusion of transaction {tx} again: a reorg dropped block {block}, which included it"
+                    ),
+                    None => format!("L1 inclusion of transaction {tx}"),
+                },
+                _ => "L1 submission: the quorum is verified, the transaction is being sent"
                     .to_owned(),
             }),
             CheckpointState::Attested | CheckpointState::Superseded => None,
@@ -622,6 +633,7 @@ impl Handler<Propose> for Checkpoints {
                     l1_transaction: None,
                     l1_block: None,
                     unreachable: false,
+                    reorged_from: None,
                 },
             );
             act.metrics.proposed.inc();
@@ -1116,7 +1128,25 @@ pub enum SubmissionOutcome {
         /// The transaction.
         tx: B256,
     },
-    /// Included on L1 (or found attested there).
+    /// Included at this L1 block, not yet deep enough to count (the
+    /// submitter's `confirmations`).
+    Included {
+        /// The checkpoint.
+        checkpoint_id: u64,
+        /// The transaction, when it was ours and attested the root.
+        tx: Option<B256>,
+        /// The L1 block.
+        block: u64,
+    },
+    /// An L1 reorg dropped the block that included it; the transaction is
+    /// being sent again.
+    Reorged {
+        /// The checkpoint.
+        checkpoint_id: u64,
+        /// The L1 block that is no longer on the chain.
+        block: u64,
+    },
+    /// Included on L1 (or found attested there), and confirmed.
     Attested {
         /// The checkpoint.
         checkpoint_id: u64,
@@ -1143,6 +1173,25 @@ impl Handler<SubmissionOutcome> for Checkpoints {
             SubmissionOutcome::Sent { checkpoint_id, tx } => {
                 if let Some(entry) = self.entries.get_mut(checkpoint_id) {
                     entry.l1_transaction = Some(*tx);
+                }
+                return;
+            }
+            SubmissionOutcome::Included { checkpoint_id, tx, block } => {
+                if let Some(entry) = self.entries.get_mut(checkpoint_id) {
+                    entry.l1_transaction = tx.or(entry.l1_transaction);
+                    entry.l1_block = Some(*block);
+                }
+                return;
+            }
+            SubmissionOutcome::Reorged { checkpoint_id, block } => {
+                tracing::warn!(
+                    checkpoint = checkpoint_id,
+                    l1_block = block,
+                    "an L1 reorg dropped the checkpoint's inclusion; it is being sent again"
+                );
+                if let Some(entry) = self.entries.get_mut(checkpoint_id) {
+                    entry.l1_block = None;
+                    entry.reorged_from = Some(*block);
                 }
                 return;
             }

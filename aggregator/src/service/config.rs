@@ -55,6 +55,13 @@ pub struct SubmitterConfig {
     /// Ceiling of the max fee per gas, in gwei.
     #[serde(default = "default_max_fee_gwei")]
     pub max_fee_gwei: u64,
+    /// L1 blocks that must follow the block including a submission before
+    /// its checkpoint counts as attested: a reorg of up to this many blocks
+    /// that drops the transaction is noticed and the transaction sent
+    /// again. 0 trusts inclusion at once (only for an L1 that never
+    /// reorganises, e.g. a dev chain mining on demand).
+    #[serde(default = "default_confirmations")]
+    pub confirmations: u64,
 }
 
 fn default_bump_after_secs() -> u64 {
@@ -65,6 +72,9 @@ fn default_bump_percent() -> u64 {
 }
 fn default_max_fee_gwei() -> u64 {
     500
+}
+fn default_confirmations() -> u64 {
+    2
 }
 
 /// `[api]`: where the HTTP API listens and how it treats clients.

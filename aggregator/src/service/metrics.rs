@@ -81,6 +81,8 @@ pub struct Metrics {
     pub table_version: Gauge,
     /// L1 transactions sent (first sends and fee bumps).
     pub transactions: Family<Labels, Counter>,
+    /// Submissions whose inclusion an L1 reorganisation undid.
+    pub l1_reorgs: Counter,
     /// Every JSON-RPC request to the L1 and L2 nodes.
     pub rpc: RpcMetrics,
 }
@@ -168,6 +170,11 @@ impl Metrics {
                 "chorus_l1_transactions",
                 "L1 transactions sent, by kind (first, bump, resend)",
                 Family::default(),
+            ),
+            l1_reorgs: r.registered(
+                "chorus_l1_reorgs",
+                "Submissions whose L1 inclusion a reorganisation undid (each sent again)",
+                Counter::default(),
             ),
             rpc,
             registry: Arc::new(registry),

@@ -22,6 +22,16 @@
 //!    recorded, and re-broadcast; should the root get attested by someone
 //!    else meanwhile, the nonce is filled with a 0-value transfer to self
 //!    instead, so the checkpoint is not posted twice.
+//! 5. An outcome found at L1 block `b` is final once the head is at
+//!    `b + confirmations`; until then the submission stays watched. Should
+//!    the account's nonce fall back to the pinned one meanwhile, a reorg
+//!    dropped the transaction: it is counted (`chorus_l1_reorgs_total`),
+//!    reported to `Checkpoints`, and broadcast again at once (same nonce).
+//! 6. A nonce used without any receipt of ours and with the root not
+//!    attested is only concluded "used by another transaction" once that
+//!    has held for [`UNSEEN_BLOCKS`] blocks: a node (or the replica behind a
+//!    load balancer) may count the nonce before its receipts and state
+//!    catch up.
 //!
 //! One nonce per checkpoint means at most one of its transactions can ever
 //! be included; recording before broadcasting means a restart knows every
@@ -56,6 +66,9 @@ use super::{
 
 /// How often submissions in flight are checked.
 pub const TICK: Duration = Duration::from_secs(1);
+/// L1 blocks a nonce must stay used with neither a receipt of ours nor the
+/// root attested before the submission is concluded refused.
+pub const UNSEEN_BLOCKS: u64 = 2;
 /// Osaka's per-transaction gas cap (EIP-7825).
 const TX_GAS_CAP: u64 = 1 << 24;
 const GWEI: u128 = 1_000_000_000;
@@ -71,6 +84,24 @@ struct InFlight {
     /// The root was attested by someone else: fill the nonce with a
     /// transfer to self.
     cancel: bool,
+    /// The L1 block of the outcome found, while it waits for confirmations.
+    included: Option<u64>,
+    /// The L1 block at which its nonce was first seen used with nothing of
+    /// ours to show for it.
+    unseen_since: Option<u64>,
+}
+
+impl InFlight {
+    fn new(submission: Submission, since: Instant) -> Self {
+        Self {
+            submission,
+            last_sent: None,
+            since,
+            cancel: false,
+            included: None,
+            unseen_since: None,
+        }
+    }
 }
 
 /// Posts aggregates (see the [module docs](self)).
@@ -176,10 +207,8 @@ impl Actor for Submitter {
                     broadcasts = submission.broadcasts.len(),
                     "resuming a pinned L1 submission"
                 );
-                act.in_flight.insert(
-                    submission.checkpoint_id,
-                    InFlight { submission, last_sent: None, since: Instant::now(), cancel: false },
-                );
+                act.in_flight
+                    .insert(submission.checkpoint_id, InFlight::new(submission, Instant::now()));
             }
         }));
         ctx.run_interval(TICK, |_, ctx| ctx.notify(Watch));
@@ -312,7 +341,7 @@ impl Handler<SubmitAggregate> for Submitter {
             let since = Instant::now();
             match prepared {
                 Prepared::Resume(submission) => {
-                    act.in_flight.insert(id, InFlight { submission, last_sent: None, since, cancel: false });
+                    act.in_flight.insert(id, InFlight::new(submission, since));
                 }
                 Prepared::Send { mut submission_without_nonce } => {
                     let Some(nonce) = act.next_nonce else {
@@ -324,7 +353,7 @@ impl Handler<SubmitAggregate> for Submitter {
                     submission_without_nonce.nonce = nonce;
                     let submission = submission_without_nonce;
                     tracing::info!(checkpoint = id, nonce, gas_limit = submission.gas_limit, "submitting checkpoint to L1");
-                    act.in_flight.insert(id, InFlight { submission, last_sent: None, since, cancel: false });
+                    act.in_flight.insert(id, InFlight::new(submission, since));
                     ctx.notify(Watch);
                 }
                 Prepared::Done(outcome) => act.outcomes.do_send(outcome),
@@ -347,8 +376,16 @@ struct Watch;
 enum Step {
     /// Its nonce was used: find out what was included.
     Resolve,
-    /// Broadcast (first time, again after a restart, or bumped).
+    /// Broadcast (first time, again after a restart or a reorg, or bumped).
     Broadcast { bump: bool },
+}
+
+/// What the chain says of a submission whose nonce was used.
+enum Resolution {
+    /// This outcome, found at this L1 block.
+    At { outcome: SubmissionOutcome, block: u64 },
+    /// Neither a receipt of ours nor the root attested (yet).
+    Unseen,
 }
 
 impl Handler<Watch> for Submitter {
@@ -360,10 +397,15 @@ impl Handler<Watch> for Submitter {
             return;
         }
         let (provider, address) = (self.provider.clone(), self.address);
-        let work = async move { provider.get_transaction_count(address).latest().await };
-        ctx.spawn(work.into_actor(self).map(|nonce, act, ctx| {
-            let used = match nonce {
-                Ok(nonce) => nonce,
+        let work = async move {
+            // The head first: a nonce read after it is at least as new.
+            let head = provider.get_block_number().await?;
+            let used = provider.get_transaction_count(address).latest().await?;
+            Ok::<_, alloy::transports::TransportError>((head, used))
+        };
+        ctx.spawn(work.into_actor(self).map(|read, act, ctx| {
+            let (head, used) = match read {
+                Ok(read) => read,
                 Err(e) => {
                     let problem = act.l1.redact(&e.to_string());
                     tracing::warn!("cannot read the submitter's nonce: {problem}");
@@ -373,30 +415,11 @@ impl Handler<Watch> for Submitter {
             if act.next_nonce.is_none() {
                 act.next_nonce = Some(used);
             }
-            let bump_after = Duration::from_secs(act.config.bump_after_secs);
-            let steps: Vec<(u64, Step)> = act
-                .in_flight
-                .iter()
-                .filter(|(id, _)| !act.busy.contains(*id))
-                .filter_map(|(id, flight)| {
-                    let step = if flight.submission.nonce < used {
-                        Step::Resolve
-                    } else {
-                        match flight.last_sent {
-                            None => Step::Broadcast { bump: false },
-                            Some(sent) if sent.elapsed() >= bump_after => {
-                                Step::Broadcast { bump: true }
-                            }
-                            Some(_) => return None,
-                        }
-                    };
-                    Some((*id, step))
-                })
-                .collect();
+            let steps = act.steps(used);
             for (id, step) in steps {
                 act.busy.insert(id);
                 match step {
-                    Step::Resolve => act.resolve(id, ctx),
+                    Step::Resolve => act.resolve(id, head, ctx),
                     Step::Broadcast { bump } => act.broadcast(id, bump, ctx),
                 }
             }
@@ -405,6 +428,44 @@ impl Handler<Watch> for Submitter {
 }
 
 impl Submitter {
+    /// What each submission not busy needs, now that the account has used
+    /// every nonce below `used`.
+    fn steps(&mut self, used: u64) -> Vec<(u64, Step)> {
+        let bump_after = Duration::from_secs(self.config.bump_after_secs);
+        let mut steps = Vec::new();
+        for (id, flight) in &mut self.in_flight {
+            if self.busy.contains(id) {
+                continue;
+            }
+            if flight.submission.nonce < used {
+                steps.push((*id, Step::Resolve));
+                continue;
+            }
+            flight.unseen_since = None;
+            if let Some(block) = flight.included.take() {
+                // Its nonce is free again: the block that included it is
+                // no longer on the chain.
+                tracing::warn!(
+                    checkpoint = id,
+                    nonce = flight.submission.nonce,
+                    l1_block = block,
+                    "an L1 reorg dropped the submission's transaction; sending it again"
+                );
+                self.metrics.l1_reorgs.inc();
+                self.outcomes.do_send(SubmissionOutcome::Reorged { checkpoint_id: *id, block });
+                flight.last_sent = None;
+            }
+            match flight.last_sent {
+                None => steps.push((*id, Step::Broadcast { bump: false })),
+                Some(sent) if sent.elapsed() >= bump_after => {
+                    steps.push((*id, Step::Broadcast { bump: true }))
+                }
+                Some(_) => {}
+            }
+        }
+        steps
+    }
+
     fn refresh_balance(&self, ctx: &mut Context<Self>) {
         let (provider, address, metrics) =
             (self.provider.clone(), self.address, self.metrics.clone());
@@ -420,8 +481,8 @@ impl Submitter {
     }
 
     /// The nonce of `id` was used: which transaction made it, and did it
-    /// attest the root?
-    fn resolve(&mut self, id: u64, ctx: &mut Context<Self>) {
+    /// attest the root? Decided once `head` is deep enough past it.
+    fn resolve(&mut self, id: u64, head: u64, ctx: &mut Context<Self>) {
         let Some(flight) = self.in_flight.get(&id) else { return };
         let hashes: Vec<B256> = flight.submission.broadcasts.iter().map(|b| b.tx_hash).collect();
         let (root, since) = (flight.submission.root, flight.since);
@@ -444,43 +505,57 @@ impl Submitter {
                         .ok()
                         .filter(|e| e.commitmentsRoot == root)
                 });
-                if receipt.status() && event.is_some() {
-                    return Ok(SubmissionOutcome::Attested {
+                let block = receipt.block_number().unwrap_or_default();
+                let outcome = if receipt.status() && event.is_some() {
+                    SubmissionOutcome::Attested {
                         checkpoint_id: id,
                         tx: Some(receipt.transaction_hash),
-                        block: receipt.block_number().unwrap_or_default(),
+                        block,
                         seconds: Some(since.elapsed().as_secs_f64()),
-                    });
-                }
+                    }
+                } else {
+                    // Reverted, most likely because the root was attested
+                    // meanwhile: `attestedAt` settles it below.
+                    match attested_at(&provider, attestations, root).await? {
+                        0 => SubmissionOutcome::Refused {
+                            checkpoint_id: id,
+                            reason: format!(
+                                "transaction {} reverted on chain",
+                                receipt.transaction_hash
+                            ),
+                        },
+                        block => {
+                            return Ok(Resolution::At {
+                                outcome: SubmissionOutcome::Attested {
+                                    checkpoint_id: id,
+                                    tx: None,
+                                    block,
+                                    seconds: None,
+                                },
+                                block,
+                            });
+                        }
+                    }
+                };
+                return Ok(Resolution::At { outcome, block });
             }
             match attested_at(&provider, attestations, root).await? {
-                0 => Ok(SubmissionOutcome::Refused {
-                    checkpoint_id: id,
-                    reason: match included {
-                        Some(receipt) => {
-                            format!("transaction {} reverted on chain", receipt.transaction_hash)
-                        }
-                        None => {
-                            "its nonce was used by another transaction of the submitter's account"
-                                .to_owned()
-                        }
+                0 => Ok(Resolution::Unseen),
+                block => Ok(Resolution::At {
+                    outcome: SubmissionOutcome::Attested {
+                        checkpoint_id: id,
+                        tx: None,
+                        block,
+                        seconds: None,
                     },
-                }),
-                block => Ok(SubmissionOutcome::Attested {
-                    checkpoint_id: id,
-                    tx: None,
                     block,
-                    seconds: None,
                 }),
             }
         };
-        ctx.spawn(work.into_actor(self).map(move |outcome, act, _| {
+        ctx.spawn(work.into_actor(self).map(move |resolution, act, _| {
             act.busy.remove(&id);
-            match outcome {
-                Ok(outcome) => {
-                    act.in_flight.remove(&id);
-                    act.outcomes.do_send(outcome);
-                }
+            match resolution {
+                Ok(resolution) => act.resolved(id, head, resolution),
                 Err(e) => {
                     let problem = act.l1.redact(&e);
                     tracing::warn!(
@@ -490,6 +565,55 @@ impl Submitter {
                 }
             }
         }));
+    }
+
+    /// Delivers `resolution` once final at `head`, else keeps watching.
+    fn resolved(&mut self, id: u64, head: u64, resolution: Resolution) {
+        let confirmations = self.config.confirmations;
+        let Some(flight) = self.in_flight.get_mut(&id) else { return };
+        let outcome = match resolution {
+            Resolution::At { outcome, block } if head >= block.saturating_add(confirmations) => {
+                outcome
+            }
+            Resolution::At { outcome, block } => {
+                if flight.included != Some(block) {
+                    flight.included = Some(block);
+                    let tx = match outcome {
+                        SubmissionOutcome::Attested { tx, .. } => tx,
+                        _ => None,
+                    };
+                    tracing::info!(
+                        checkpoint = id,
+                        l1_block = block,
+                        confirmations,
+                        "L1 transaction included; waiting for confirmations"
+                    );
+                    self.outcomes.do_send(SubmissionOutcome::Included {
+                        checkpoint_id: id,
+                        tx,
+                        block,
+                    });
+                }
+                return;
+            }
+            Resolution::Unseen => {
+                let since = *flight.unseen_since.get_or_insert(head);
+                if head < since.saturating_add(UNSEEN_BLOCKS) {
+                    tracing::debug!(
+                        checkpoint = id,
+                        "nonce used but nothing of ours seen yet; re-checking"
+                    );
+                    return;
+                }
+                SubmissionOutcome::Refused {
+                    checkpoint_id: id,
+                    reason: "its nonce was used by another transaction of the submitter's account"
+                        .to_owned(),
+                }
+            }
+        };
+        self.in_flight.remove(&id);
+        self.outcomes.do_send(outcome);
     }
 
     /// Signs, records, then broadcasts `id`'s transaction: the last one

@@ -141,6 +141,8 @@ async fn main() -> eyre::Result<()> {
             bump_after_secs: 12,
             bump_percent: 15,
             max_fee_gwei: 500,
+            // This L1 mines only on demand: no block would ever confirm one.
+            confirmations: 0,
         },
         rollups: ROLLUPS
             .iter()
