@@ -127,6 +127,7 @@ impl Chain {
                 bump_after_secs: 12,
                 bump_percent: 15,
                 max_fee_gwei: 500,
+                standby_secs: 0,
             },
             rollups: ROLLUPS
                 .iter()

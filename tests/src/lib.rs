@@ -6,9 +6,11 @@
 //! stand a chain up is here, so each test reads as the scenario it checks.
 
 pub mod api;
+pub mod feeds;
 pub mod l1;
 pub mod lying_rpc;
 pub mod malicious_aggregator;
+pub mod netns;
 
 use std::collections::HashSet;
 

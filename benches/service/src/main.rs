@@ -141,6 +141,7 @@ async fn main() -> eyre::Result<()> {
             bump_after_secs: 12,
             bump_percent: 15,
             max_fee_gwei: 500,
+            standby_secs: 0,
         },
         rollups: ROLLUPS
             .iter()
