@@ -129,6 +129,7 @@ impl Chain {
                 max_fee_gwei: 500,
                 // This L1 mines only on demand: no block would ever confirm one.
                 confirmations: 0,
+                standby_secs: 0,
             },
             rollups: ROLLUPS
                 .iter()

@@ -27,8 +27,12 @@ pub struct DevnetInfo {
     pub deployment_file: PathBuf,
     /// Every contract address.
     pub deployment: Deployment,
-    /// The aggregator.
+    /// The aggregator (the first, when there are several).
     pub aggregator: AggregatorInfo,
+    /// The other aggregators of a devnet that runs several
+    /// ([`crate::DevnetOptions::aggregators`]); absent with one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_aggregators: Vec<AggregatorInfo>,
     /// The operators, by index.
     pub operators: Vec<OperatorInfo>,
 }
@@ -85,6 +89,11 @@ impl DevnetInfo {
             .map_err(|source| DevnetError::io("read", path, source))?;
         serde_json::from_str(&text)
             .map_err(|source| DevnetError::Json { path: path.to_path_buf(), source })
+    }
+
+    /// Every aggregator: the first, then the others.
+    pub fn aggregators(&self) -> impl Iterator<Item = &AggregatorInfo> {
+        std::iter::once(&self.aggregator).chain(&self.other_aggregators)
     }
 
     /// The URL of rollup `chain_id`'s L2, if the devnet runs it.

@@ -83,7 +83,8 @@ pub use checkpoints::{AttestedCheckpoint, attested_between, attested_checkpoints
 pub use error::DevnetError;
 pub use info::{AggregatorInfo, ChainInfo, DEPLOYMENT_JSON, DEVNET_JSON, DevnetInfo, OperatorInfo};
 pub use options::{
-    ANVIL_FIRST_KEY, DEFAULT_DIR, DevnetOptions, FIRST_ROLLUP_ID, MAX_OPERATORS, MAX_ROLLUPS, Mode,
+    ANVIL_FIRST_KEY, DEFAULT_DIR, DevnetOptions, FIRST_ROLLUP_ID, MAX_AGGREGATORS, MAX_OPERATORS,
+    MAX_ROLLUPS, Mode,
 };
 pub use progress::{ProgressEvent, ProgressMonitor};
 
@@ -109,6 +110,8 @@ pub struct Devnet {
     first_block: u64,
     operators: Vec<OperatorSlot>,
     aggregator: AggregatorSlot,
+    /// Aggregators after the first ([`DevnetOptions::aggregators`]).
+    other_aggregators: Vec<AggregatorSlot>,
     // Dropped last: the nodes stop before the chains they read go away.
     chains: Chains,
 }
@@ -160,7 +163,9 @@ impl Devnet {
         let started = Instant::now();
         let mut devnet = Self::setup(options).await?;
         devnet.wait_for_rollups(ROLLUP_WAIT).await?;
-        devnet.start_aggregator().await?;
+        for index in 0..devnet.aggregator_count() {
+            devnet.start_aggregator_at(index).await?;
+        }
         for index in 0..devnet.operators.len() {
             devnet.start_operator(index).await?;
         }
@@ -201,9 +206,11 @@ impl Devnet {
             create_and_register_operators(&l1, &deployment, &layout, &accounts, anvil).await?;
         tracing::info!(elapsed = ?started.elapsed(), operators = files.len(), "operators registered");
 
-        let ports = setup::free_ports(options.operators + 1)?;
+        let ports = setup::free_ports(options.operators + options.aggregators)?;
         let localhost = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
-        let aggregator_url = format!("http://{}", localhost(ports[0]));
+        let (aggregator_ports, operator_ports) = ports.split_at(options.aggregators);
+        let aggregator_urls: Vec<String> =
+            aggregator_ports.iter().map(|port| format!("http://{}", localhost(*port))).collect();
         let entries: Vec<RollupEntry> = rollups
             .iter()
             .map(|r| RollupEntry {
@@ -212,23 +219,36 @@ impl Devnet {
                 safety: options.safety,
             })
             .collect();
-        let aggregator_config = write_aggregator_files(
-            &layout,
-            &l1_url,
-            &entries,
-            &accounts.submitter,
-            localhost(ports[0]),
-            options.operators,
-        )
-        .await?;
+        let mut aggregator_slots = Vec::new();
+        let mut aggregator_infos = Vec::new();
+        for (index, (submitter, port)) in accounts.submitters().zip(aggregator_ports).enumerate() {
+            let config = write_aggregator_files(
+                &layout,
+                index,
+                &l1_url,
+                &entries,
+                submitter,
+                localhost(*port),
+                standby_secs(index, options.l1_block_time),
+                options.operators,
+            )
+            .await?;
+            aggregator_slots.push(AggregatorSlot { config, running: None });
+            aggregator_infos.push(AggregatorInfo {
+                url: aggregator_urls[index].clone(),
+                submitter: submitter.address(),
+                config_file: layout.aggregator_config_at(index),
+                log: layout.aggregator_log_at(index),
+            });
+        }
         let (operators, operator_infos) = write_operator_configs(
             &layout,
             &accounts.operators,
             &files,
             &l1_url,
             &entries,
-            &aggregator_url,
-            &ports[1..],
+            &aggregator_urls,
+            operator_ports,
         )?;
         drop(files);
 
@@ -247,12 +267,8 @@ impl Devnet {
             rollups,
             deployment_file: layout.deployment_file(),
             deployment,
-            aggregator: AggregatorInfo {
-                url: aggregator_url,
-                submitter: accounts.submitter.address(),
-                config_file: layout.aggregator_config(),
-                log: layout.aggregator_log(),
-            },
+            aggregator: aggregator_infos.remove(0),
+            other_aggregators: aggregator_infos,
             operators: operator_infos,
         };
         info::write_json(&layout.devnet_json(), &info)?;
@@ -267,7 +283,8 @@ impl Devnet {
             setup_duration,
             first_block,
             operators,
-            aggregator: AggregatorSlot { config: aggregator_config, running: None },
+            aggregator: aggregator_slots.remove(0),
+            other_aggregators: aggregator_slots,
             chains,
         })
     }
@@ -433,6 +450,96 @@ impl Devnet {
         }
     }
 
+    /// How many aggregators the devnet runs ([`DevnetOptions::aggregators`]).
+    pub fn aggregator_count(&self) -> usize {
+        1 + self.other_aggregators.len()
+    }
+
+    fn aggregator_slot(&self, index: usize) -> Result<&AggregatorSlot, DevnetError> {
+        match index {
+            0 => Ok(&self.aggregator),
+            _ => self.other_aggregators.get(index - 1).ok_or(DevnetError::Options(format!(
+                "there is no aggregator {index}: the devnet runs {}",
+                self.aggregator_count()
+            ))),
+        }
+    }
+
+    fn aggregator_slot_mut(&mut self, index: usize) -> Result<&mut AggregatorSlot, DevnetError> {
+        let count = self.aggregator_count();
+        match index {
+            0 => Ok(&mut self.aggregator),
+            _ => self.other_aggregators.get_mut(index - 1).ok_or(DevnetError::Options(format!(
+                "there is no aggregator {index}: the devnet runs {count}"
+            ))),
+        }
+    }
+
+    /// Aggregator `index`'s API base URL (0 is [`Devnet::aggregator_url`]).
+    pub fn aggregator_url_at(&self, index: usize) -> Option<&str> {
+        self.info.aggregators().nth(index).map(|info| info.url.as_str())
+    }
+
+    /// Aggregator `index`'s configuration (what its next start uses).
+    pub fn aggregator_config_at(&self, index: usize) -> Result<&AggregatorConfig, DevnetError> {
+        Ok(&self.aggregator_slot(index)?.config)
+    }
+
+    /// Replaces aggregator `index`'s configuration, in memory and in its
+    /// file, for its next start. Keep `api.listen`: the operators know it.
+    pub fn set_aggregator_config_at(
+        &mut self,
+        index: usize,
+        config: AggregatorConfig,
+    ) -> Result<(), DevnetError> {
+        setup::write_toml(&self.layout.aggregator_config_at(index), &config)?;
+        self.aggregator_slot_mut(index)?.config = config;
+        Ok(())
+    }
+
+    /// Whether aggregator `index` is running.
+    pub fn is_aggregator_running_at(&self, index: usize) -> bool {
+        self.aggregator_slot(index).is_ok_and(|slot| slot.running.is_some())
+    }
+
+    /// Starts aggregator `index` with its configuration and store.
+    pub async fn start_aggregator_at(&mut self, index: usize) -> Result<(), DevnetError> {
+        let slot = self.aggregator_slot(index)?;
+        if slot.running.is_some() {
+            return Err(DevnetError::AlreadyRunning(format!("aggregator {index}")));
+        }
+        let running = nodes::start_aggregator(
+            &slot.config,
+            &self.layout.aggregator_config_at(index),
+            &self.options.aggregator_mode,
+            &self.layout.aggregator_log_at(index),
+        )
+        .await?;
+        self.aggregator_slot_mut(index)?.running = Some(running);
+        Ok(())
+    }
+
+    /// Stops aggregator `index` gracefully; does nothing if it is not running.
+    pub async fn stop_aggregator_at(&mut self, index: usize) -> Result<(), DevnetError> {
+        if let Some(running) = self.aggregator_slot_mut(index)?.running.take() {
+            running.stop().await;
+        }
+        Ok(())
+    }
+
+    /// Kills aggregator `index` at once (SIGKILL for a process).
+    pub async fn kill_aggregator_at(&mut self, index: usize) -> Result<(), DevnetError> {
+        if let Some(running) = self.aggregator_slot_mut(index)?.running.take() {
+            running.kill().await;
+        }
+        Ok(())
+    }
+
+    /// Aggregator `index`'s process id, when it runs as a child process.
+    pub fn aggregator_pid_at(&self, index: usize) -> Option<u32> {
+        self.aggregator_slot(index).ok()?.running.as_ref().and_then(Running::pid)
+    }
+
     /// Every checkpoint attested on L1 so far, oldest first.
     pub async fn attested_checkpoints(&self) -> Result<Vec<AttestedCheckpoint>, DevnetError> {
         attested_checkpoints(&self.l1, self.info.deployment.chorus.attestations).await
@@ -517,6 +624,9 @@ impl Devnet {
             check_exited(&mut slot.running, &mut exited);
         }
         check_exited(&mut self.aggregator.running, &mut exited);
+        for slot in &mut self.other_aggregators {
+            check_exited(&mut slot.running, &mut exited);
+        }
         exited
     }
 
@@ -527,7 +637,12 @@ impl Devnet {
             .operators
             .iter()
             .filter_map(|slot| slot.running.as_ref().and_then(Running::pid))
-            .chain(self.aggregator.running.as_ref().and_then(Running::pid));
+            .chain(self.aggregator.running.as_ref().and_then(Running::pid))
+            .chain(
+                self.other_aggregators
+                    .iter()
+                    .filter_map(|slot| slot.running.as_ref().and_then(Running::pid)),
+            );
         self.chains.pids().into_iter().chain(nodes).collect()
     }
 
@@ -553,7 +668,9 @@ impl Devnet {
         for index in 0..self.operators.len() {
             let _ = self.stop_operator(index).await;
         }
-        self.stop_aggregator().await;
+        for index in 0..self.aggregator_count() {
+            let _ = self.stop_aggregator_at(index).await;
+        }
         self.chains.stop();
         self.layout.release();
     }
@@ -594,10 +711,15 @@ fn start_l1(
                 .parse::<PrivateKeySigner>()
                 .map_err(|e| DevnetError::Options(format!("the built-in deployer key: {e}")))?,
         };
-        return Ok((url.clone(), Accounts::fresh(deployer, options.operators)));
+        return Ok((
+            url.clone(),
+            Accounts::fresh(deployer, options.operators, options.aggregators),
+        ));
     }
-    let anvil = chains::spawn_l1(&log_path(logs, "l1"), (options.operators + 2).max(10))?;
-    let accounts = Accounts::from_dev_accounts(anvil.signers(), options.operators)?;
+    let needed = Accounts::needed(options.operators, options.aggregators);
+    let anvil = chains::spawn_l1(&log_path(logs, "l1"), needed.max(10))?;
+    let accounts =
+        Accounts::from_dev_accounts(anvil.signers(), options.operators, options.aggregators)?;
     let url = anvil.endpoint().to_owned();
     chains.l1 = Some(anvil);
     Ok((url, accounts))
@@ -657,7 +779,7 @@ fn write_operator_configs(
     files: &[setup::OperatorFiles],
     l1_url: &str,
     rollups: &[RollupEntry],
-    aggregator_url: &str,
+    aggregator_urls: &[String],
     ports: &[u16],
 ) -> Result<(Vec<OperatorSlot>, Vec<OperatorInfo>), DevnetError> {
     let mut slots = Vec::new();
@@ -670,7 +792,7 @@ fn write_operator_configs(
             l1_url,
             &layout.deployment_file(),
             rollups,
-            aggregator_url,
+            aggregator_urls,
             listen,
         )?;
         setup::write_toml(&layout.operator_config(index), &config)?;
@@ -716,15 +838,21 @@ async fn create_operators_files(
         .collect()
 }
 
+/// Writes aggregator `index`'s submitter keystore, password and
+/// configuration into its folder.
+#[allow(clippy::too_many_arguments)]
 async fn write_aggregator_files(
     layout: &Layout,
+    index: usize,
     l1_url: &str,
     rollups: &[RollupEntry],
     submitter: &PrivateKeySigner,
     listen: SocketAddr,
+    standby_secs: u64,
     operators: usize,
 ) -> Result<AggregatorConfig, DevnetError> {
-    let dir = layout.aggregator_dir();
+    let dir = layout.aggregator_dir_at(index);
+    std::fs::create_dir_all(&dir).map_err(|source| DevnetError::io("create", &dir, source))?;
     let password_file = dir.join("password.txt");
     let keystore = dir.join("submitter.json");
     let (password_path, keystore_path, signer) =
@@ -736,12 +864,27 @@ async fn write_aggregator_files(
     })
     .await
     .map_err(|e| DevnetError::Task(e.to_string()))??;
-    let mut config =
-        setup::aggregator_config(layout, l1_url, rollups, &keystore, &password_file, listen)?;
+    let mut config = setup::aggregator_config(
+        layout,
+        &dir,
+        l1_url,
+        rollups,
+        &keystore,
+        &password_file,
+        listen,
+        standby_secs,
+    )?;
     // Every node of a devnet calls from the loopback address.
     config.api = config.api.admitting_operators_behind_one_address(operators);
-    setup::write_toml(&layout.aggregator_config(), &config)?;
+    setup::write_toml(&layout.aggregator_config_at(index), &config)?;
     Ok(config)
+}
+
+/// How long aggregator `index` stands by before posting: the first posts
+/// at once, each other one three L1 blocks after the one before it, so that
+/// they back each other up without paying twice for one root.
+fn standby_secs(index: usize, l1_block_time: Duration) -> u64 {
+    index as u64 * 3 * l1_block_time.as_secs()
 }
 
 /// The `devnet.json` of the devnet in `dir`, if one was started there.

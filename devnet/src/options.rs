@@ -32,6 +32,10 @@ pub const MAX_OPERATORS: usize = DEFAULT_MAX_OPERATORS as usize;
 /// (the scale benchmark, `benches/e2e`; BENCHMARKS.md).
 pub const MAX_ROLLUPS: usize = 128;
 
+/// Most aggregators a devnet runs side by side (each its own submitter
+/// account, store and port; every operator answers all of them).
+pub const MAX_AGGREGATORS: usize = 8;
+
 /// The folder a devnet uses unless told otherwise. Not `devnet`: in a
 /// checkout of this repository that is the crate's own source folder.
 pub const DEFAULT_DIR: &str = "chorus-devnet";
@@ -84,6 +88,12 @@ pub struct DevnetOptions {
     pub aggregator_mode: Mode,
     /// The first rollup's chain id; the others follow.
     pub first_rollup_id: u64,
+    /// Aggregators to run (1 to [`MAX_AGGREGATORS`]), for redundancy: each
+    /// has its own submitter account, store and API port, and every
+    /// operator's `[[aggregators]]` lists all of them. The first is the one
+    /// `devnet.json`'s `aggregator` describes; the others follow in
+    /// `otherAggregators`.
+    pub aggregators: usize,
 }
 
 impl Default for DevnetOptions {
@@ -100,6 +110,7 @@ impl Default for DevnetOptions {
             operator_mode: Mode::InProcess,
             aggregator_mode: Mode::InProcess,
             first_rollup_id: FIRST_ROLLUP_ID,
+            aggregators: 1,
         }
     }
 }
@@ -137,6 +148,12 @@ impl DevnetOptions {
             return fail(format!(
                 "the L2 block time must be at least 100 ms, not {:?}",
                 self.l2_block_time
+            ));
+        }
+        if !(1..=MAX_AGGREGATORS).contains(&self.aggregators) {
+            return fail(format!(
+                "aggregators must be 1 to {MAX_AGGREGATORS}, not {}",
+                self.aggregators
             ));
         }
         if self.first_rollup_id == 0 {

@@ -100,6 +100,18 @@ impl Layout {
                     .map_err(|source| DevnetError::io("remove", &path, source))?;
             }
         }
+        // The folders of a previous devnet's other aggregators.
+        let entries =
+            fs::read_dir(&self.dir).map_err(|source| DevnetError::io("read", &self.dir, source))?;
+        for entry in entries.filter_map(Result::ok) {
+            let is_other_aggregator =
+                entry.file_name().to_str().is_some_and(|name| name.starts_with("aggregator-"));
+            if is_other_aggregator && entry.path().is_dir() {
+                let path = entry.path();
+                fs::remove_dir_all(&path)
+                    .map_err(|source| DevnetError::io("remove", &path, source))?;
+            }
+        }
         for file in [DEVNET_JSON, DEPLOYMENT_JSON, LOCK_FILE] {
             let path = self.dir.join(file);
             if path.exists() {
@@ -150,6 +162,26 @@ impl Layout {
     pub(crate) fn aggregator_log(&self) -> PathBuf {
         self.logs().join("aggregator.log")
     }
+
+    /// Aggregator `index`'s folder: the first's is `aggregator/`, the
+    /// others' `aggregator-<index>/`.
+    pub(crate) fn aggregator_dir_at(&self, index: usize) -> PathBuf {
+        match index {
+            0 => self.aggregator_dir(),
+            _ => self.dir.join(format!("aggregator-{index}")),
+        }
+    }
+
+    pub(crate) fn aggregator_config_at(&self, index: usize) -> PathBuf {
+        self.aggregator_dir_at(index).join("aggregator.toml")
+    }
+
+    pub(crate) fn aggregator_log_at(&self, index: usize) -> PathBuf {
+        match index {
+            0 => self.aggregator_log(),
+            _ => self.logs().join(format!("aggregator-{index}.log")),
+        }
+    }
 }
 
 /// The L1 accounts a devnet uses.
@@ -160,41 +192,61 @@ pub(crate) struct Accounts {
     pub(crate) submitter: PrivateKeySigner,
     /// One per operator.
     pub(crate) operators: Vec<PrivateKeySigner>,
+    /// The submitters of the aggregators after the first, one each.
+    pub(crate) other_submitters: Vec<PrivateKeySigner>,
 }
 
 impl Accounts {
     /// From the dev accounts of an anvil the devnet started: 0 deploys, 1
-    /// submits, 2.. are the operators.
+    /// submits, 2.. are the operators, then the other aggregators'
+    /// submitters (after the operators, so that a devnet of one aggregator
+    /// keeps the accounts it always had).
     pub(crate) fn from_dev_accounts(
         mut signers: Vec<PrivateKeySigner>,
         operators: usize,
+        aggregators: usize,
     ) -> Result<Self, DevnetError> {
-        if signers.len() < operators + 2 {
+        let needed = Self::needed(operators, aggregators);
+        if signers.len() < needed {
             return Err(DevnetError::Options(format!(
-                "anvil has {} accounts, {} are needed",
+                "anvil has {} accounts, {needed} are needed",
                 signers.len(),
-                operators + 2
             )));
         }
+        let other_submitters = signers.drain(2 + operators..needed).collect();
         let operators = signers.drain(2..2 + operators).collect();
         let submitter = signers.remove(1);
         let deployer = signers.remove(0);
-        Ok(Self { deployer, submitter, operators })
+        Ok(Self { deployer, submitter, operators, other_submitters })
+    }
+
+    /// How many accounts a devnet of `operators` and `aggregators` uses.
+    pub(crate) fn needed(operators: usize, aggregators: usize) -> usize {
+        1 + aggregators.max(1) + operators
     }
 
     /// For an L1 the devnet did not start: fresh keys besides the deployer.
-    pub(crate) fn fresh(deployer: PrivateKeySigner, operators: usize) -> Self {
+    pub(crate) fn fresh(deployer: PrivateKeySigner, operators: usize, aggregators: usize) -> Self {
+        let random = |count: usize| (0..count).map(|_| PrivateKeySigner::random()).collect();
         Self {
             deployer,
             submitter: PrivateKeySigner::random(),
-            operators: (0..operators).map(|_| PrivateKeySigner::random()).collect(),
+            operators: random(operators),
+            other_submitters: random(aggregators.saturating_sub(1)),
         }
+    }
+
+    /// Every aggregator's submitter, the first aggregator's first.
+    pub(crate) fn submitters(&self) -> impl Iterator<Item = &PrivateKeySigner> {
+        std::iter::once(&self.submitter).chain(&self.other_submitters)
     }
 
     /// A wallet that signs for every account (the deployer by default).
     pub(crate) fn wallet(&self) -> EthereumWallet {
         let mut wallet = EthereumWallet::new(self.deployer.clone());
-        wallet.register_signer(self.submitter.clone());
+        for submitter in self.submitters() {
+            wallet.register_signer(submitter.clone());
+        }
         for operator in &self.operators {
             wallet.register_signer(operator.clone());
         }
@@ -206,7 +258,7 @@ impl Accounts {
     pub(crate) async fn fund(&self, provider: &DynProvider) -> Result<(), DevnetError> {
         let from = self.deployer.address();
         let mut pending = Vec::new();
-        let accounts = std::iter::once(&self.submitter).chain(&self.operators);
+        let accounts = self.submitters().chain(&self.operators);
         for account in accounts.map(PrivateKeySigner::address) {
             let balance = provider
                 .get_balance(account)
@@ -411,9 +463,10 @@ pub(crate) fn operator_config(
     l1_rpc: &str,
     deployment_file: &Path,
     rollups: &[RollupEntry],
-    aggregator_url: &str,
+    aggregator_urls: &[String],
     listen: SocketAddr,
 ) -> Result<NodeConfig, DevnetError> {
+    let aggregators: Vec<_> = aggregator_urls.iter().map(|url| json!({ "url": url })).collect();
     let value = json!({
         "operator": {
             "address": address,
@@ -423,7 +476,7 @@ pub(crate) fn operator_config(
         },
         "l1": { "rpc_url": l1_rpc, "deployment": deployment_file },
         "rollups": rollups,
-        "aggregators": [{ "url": aggregator_url }],
+        "aggregators": aggregators,
         "api": { "listen": listen },
     });
     serde_json::from_value(value).map_err(|source| DevnetError::Json {
@@ -432,21 +485,29 @@ pub(crate) fn operator_config(
     })
 }
 
-/// Builds the aggregator's configuration (see [`operator_config`]).
+/// Builds the configuration of the aggregator whose folder is `dir` (see
+/// [`operator_config`]).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn aggregator_config(
     layout: &Layout,
+    dir: &Path,
     l1_rpc: &str,
     rollups: &[RollupEntry],
     submitter_keystore: &Path,
     password_file: &Path,
     listen: SocketAddr,
+    standby_secs: u64,
 ) -> Result<AggregatorConfig, DevnetError> {
     let value = json!({
         "l1": { "rpc_url": l1_rpc, "deployment": layout.deployment_file() },
-        "submitter": { "keystore": submitter_keystore, "password_file": password_file },
+        "submitter": {
+            "keystore": submitter_keystore,
+            "password_file": password_file,
+            "standby_secs": standby_secs,
+        },
         "rollups": rollups,
         "api": { "listen": listen },
-        "store": { "path": layout.aggregator_dir().join("aggregator.sqlite") },
+        "store": { "path": dir.join("aggregator.sqlite") },
     });
     serde_json::from_value(value).map_err(|source| DevnetError::Json {
         path: PathBuf::from("(aggregator configuration)"),

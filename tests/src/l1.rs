@@ -24,6 +24,8 @@ use crate::BoxError;
 pub struct Submission {
     /// The transaction.
     pub tx_hash: B256,
+    /// Who sent it (an aggregator's submitter).
+    pub from: Address,
     /// The block that included it.
     pub block: u64,
     /// The checkpoint's root, computed from its commitments.
@@ -58,6 +60,7 @@ pub async fn submissions<P: Provider>(
             let root = CheckpointTree::new(call.commitments.clone())?.root();
             found.push(Submission {
                 tx_hash: tx.tx_hash(),
+                from: tx.from(),
                 block: number,
                 root,
                 commitments: call.commitments,
@@ -81,4 +84,29 @@ pub fn assert_no_double_posts(submissions: &[Submission]) -> Result<(), BoxError
         }
     }
     Ok(())
+}
+
+/// What became of one submission on L1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// Whether it succeeded (a revert is `false`).
+    pub success: bool,
+    /// The gas it used.
+    pub gas_used: u64,
+}
+
+/// The receipt of each submission, in the same order.
+pub async fn outcomes<P: Provider>(
+    provider: &P,
+    submissions: &[Submission],
+) -> Result<Vec<Outcome>, BoxError> {
+    let mut found = Vec::with_capacity(submissions.len());
+    for submission in submissions {
+        let receipt = provider
+            .get_transaction_receipt(submission.tx_hash)
+            .await?
+            .ok_or_else(|| format!("no receipt for {}", submission.tx_hash))?;
+        found.push(Outcome { success: receipt.status(), gas_used: receipt.gas_used });
+    }
+    Ok(found)
 }

@@ -7,9 +7,11 @@
 
 pub mod api;
 pub mod fault_proxy;
+pub mod feeds;
 pub mod l1;
 pub mod lying_rpc;
 pub mod malicious_aggregator;
+pub mod netns;
 
 use std::collections::HashSet;
 

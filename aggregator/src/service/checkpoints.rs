@@ -1157,6 +1157,12 @@ pub enum SubmissionOutcome {
         /// Seconds from quorum (or restart) to inclusion.
         seconds: Option<f64>,
     },
+    /// Not posted: L1 already holds a commitment at least as high for every
+    /// rollup in it (another aggregator's), so posting would record nothing.
+    Outdated {
+        /// The checkpoint.
+        checkpoint_id: u64,
+    },
     /// The contract refused it; it will be re-proposed.
     Refused {
         /// The checkpoint.
@@ -1200,6 +1206,13 @@ impl Handler<SubmissionOutcome> for Checkpoints {
                     self.metrics.inclusion_latency.observe(*seconds);
                 }
                 (*checkpoint_id, CheckpointState::Attested, Some((*tx, *block)))
+            }
+            SubmissionOutcome::Outdated { checkpoint_id } => {
+                tracing::info!(
+                    checkpoint = checkpoint_id,
+                    "L1 already holds newer commitments of every rollup in the checkpoint; not posted"
+                );
+                (*checkpoint_id, CheckpointState::Superseded, None)
             }
             SubmissionOutcome::Refused { checkpoint_id, reason } => {
                 tracing::warn!(checkpoint = checkpoint_id, %reason, "L1 refused the checkpoint; its rollups will be proposed again");

@@ -62,6 +62,15 @@ pub struct SubmitterConfig {
     /// reorganises, e.g. a dev chain mining on demand).
     #[serde(default = "default_confirmations")]
     pub confirmations: u64,
+    /// Seconds to stand by after quorum before posting (default 0: post at
+    /// once). For an aggregator that backs up others proposing the same
+    /// rollups: both reach quorum on the same root at about the same time,
+    /// and the contract takes a second post of an attested root without
+    /// reverting (it only records nothing), so without a pause both pay for
+    /// it. After the pause the root is checked again and, if another
+    /// aggregator attested it meanwhile, nothing is sent.
+    #[serde(default)]
+    pub standby_secs: u64,
 }
 
 fn default_bump_after_secs() -> u64 {

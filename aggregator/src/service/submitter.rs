@@ -7,7 +7,12 @@
 //! 1. If the store already pins a nonce to it, that submission is resumed
 //!    (nothing new is built). If the contract already attests its root, it is
 //!    attested; nothing is sent.
-//! 2. The call is simulated (`eth_estimateGas`). A revert is classified:
+//! 2. An aggregator standing by (`standby_secs`) waits that long first,
+//!    so that another aggregator's post of the same root can land; then the
+//!    call is simulated (`eth_estimateGas`). If L1 already holds a
+//!    commitment at least as high for every rollup in the checkpoint (another
+//!    aggregator's, posted meanwhile), it is outdated and nothing is sent:
+//!    the contract would take it and record nothing. A revert is classified:
 //!    `AlreadyAttested` means attested; anything else (`QuorumNotReached`,
 //!    `StaleTableVersion`, `InvalidSignature`, ...) is logged and the
 //!    checkpoint handed back for re-proposal. Nothing was sent.
@@ -52,7 +57,10 @@ use alloy::{
     signers::local::PrivateKeySigner,
     sol_types::{SolCall, SolEvent, SolInterface},
 };
-use chorus_contracts::IChorusAttestations::{self, IChorusAttestationsErrors};
+use chorus_contracts::{
+    Commitment,
+    IChorusAttestations::{self, IChorusAttestationsErrors},
+};
 use chorus_deploy::rpc_url::RpcUrl;
 
 use super::{
@@ -221,6 +229,8 @@ enum Simulated {
     Ok(u64),
     /// The root is attested already (at this L1 block).
     Attested(u64),
+    /// L1 holds newer commitments of every rollup in it.
+    Outdated,
     /// The contract refuses it.
     Refused(String),
     /// Try again later.
@@ -248,15 +258,44 @@ async fn attested_at(
         .map_err(|e| format!("cannot read attestedAt: {e}"))
 }
 
+/// Whether L1's latest commitment of every rollup in `commitments` is at
+/// least as high as the checkpoint's: posting it would record nothing.
+/// Stops at the first rollup it would move forward (one call, usually).
+async fn outdated(
+    provider: &DynProvider,
+    attestations: Address,
+    commitments: &[Commitment],
+) -> Result<bool, String> {
+    let contract = IChorusAttestations::new(attestations, provider);
+    for commitment in commitments {
+        let latest = contract
+            .latestCommitment(commitment.rollupId)
+            .call()
+            .await
+            .map_err(|e| format!("cannot read latestCommitment: {e}"))?;
+        if latest.attestedAtBlock == 0 || latest.commitment.l2BlockNumber < commitment.l2BlockNumber
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 async fn simulate(
     provider: &DynProvider,
     attestations: Address,
     request: TransactionRequest,
     root: B256,
+    commitments: &[Commitment],
 ) -> Simulated {
     match attested_at(provider, attestations, root).await {
         Ok(0) => {}
         Ok(block) => return Simulated::Attested(block),
+        Err(e) => return Simulated::Retry(e),
+    }
+    match outdated(provider, attestations, commitments).await {
+        Ok(false) => {}
+        Ok(true) => return Simulated::Outdated,
         Err(e) => return Simulated::Retry(e),
     }
     match provider.estimate_gas(request).await {
@@ -305,13 +344,18 @@ impl Handler<SubmitAggregate> for Submitter {
         let (store, provider, attestations) =
             (self.store.clone(), self.provider.clone(), self.attestations);
         let root = msg.root;
+        let commitments = msg.commitments.clone();
+        let standby = Duration::from_secs(self.config.standby_secs);
         let work = async move {
             match store.send(LoadSubmission(id)).await {
                 Ok(Ok(Some(pinned))) => return Prepared::Resume(pinned),
                 Ok(Ok(None)) => {}
                 other => return Prepared::Retry(format!("store: {other:?}")),
             }
-            match simulate(&provider, attestations, request, root).await {
+            // A deliberate pause, not a synchronisation: the other
+            // aggregator's post may land meanwhile, which `simulate` sees.
+            tokio::time::sleep(standby).await;
+            match simulate(&provider, attestations, request, root, &commitments).await {
                 Simulated::Ok(gas_limit) => Prepared::Send {
                     submission_without_nonce: Submission {
                         checkpoint_id: id,
@@ -329,6 +373,9 @@ impl Handler<SubmitAggregate> for Submitter {
                     block,
                     seconds: None,
                 }),
+                Simulated::Outdated => {
+                    Prepared::Done(SubmissionOutcome::Outdated { checkpoint_id: id })
+                }
                 Simulated::Refused(reason) => Prepared::Done(SubmissionOutcome::Refused {
                     checkpoint_id: id,
                     reason: format!("simulation reverted with {reason}"),

@@ -36,6 +36,8 @@ pub const L1_RPC_FLAG: &str = "l1-rpc";
 pub const CHECKPOINTS_FLAG: &str = "checkpoints";
 /// Flag: operators and aggregator as separate processes.
 pub const PROCESSES_FLAG: &str = "processes";
+/// Flag: how many aggregators.
+pub const AGGREGATORS_FLAG: &str = "aggregators";
 
 /// The log filter `chorus devnet` wants when `RUST_LOG` is unset: the
 /// in-process nodes log about ten lines per checkpoint at `info`, which
@@ -73,6 +75,12 @@ pub struct DevnetArgs {
     /// this process; their logs go to DIR/logs/.
     #[arg(long = PROCESSES_FLAG)]
     pub processes: bool,
+    /// Aggregators to run, each with its own submitter, store and port;
+    /// every operator answers all of them. The first posts at once, the
+    /// others stand by a few L1 blocks first (`[submitter] standby_secs`),
+    /// so that they back it up without paying twice for one checkpoint.
+    #[arg(long = AGGREGATORS_FLAG, value_name = "A", default_value_t = 1)]
+    pub aggregators: usize,
 }
 
 impl DevnetArgs {
@@ -87,6 +95,7 @@ impl DevnetArgs {
             rollups: self.rollups,
             dir: self.dir.clone(),
             l1_rpc: self.l1_rpc.clone(),
+            aggregators: self.aggregators,
             ..DevnetOptions::default()
         };
         if !self.processes {
@@ -164,7 +173,9 @@ impl DevnetArgs {
 fn print_banner(info: &DevnetInfo, setup: Duration) {
     say!("devnet up in {:.1} s", setup.as_secs_f64());
     say!("  devnet.json   {}", info.dir.join(chorus_devnet::DEVNET_JSON).display());
-    say!("  aggregator    {}", info.aggregator.url);
+    for aggregator in info.aggregators() {
+        say!("  aggregator    {}", aggregator.url);
+    }
     say!("  L1            {} (chain {})", info.l1.rpc_url, info.l1.chain_id);
     for rollup in &info.rollups {
         say!("  rollup {:<6} {}", rollup.chain_id, rollup.rpc_url);
