@@ -715,39 +715,52 @@ impl Checkpoints {
     ) -> Result<&Entry, ApiFailure> {
         let entry =
             self.entries.get(&checkpoint_id).ok_or_else(|| unknown_checkpoint(checkpoint_id))?;
-        if entry.proposal.table_version != table_version {
-            return Err(ApiFailure::conflict(
-                "wrong_table_version",
-                format!(
-                    "checkpoint {checkpoint_id} names table version {}, not {table_version}: sign the proposal as served",
-                    entry.proposal.table_version
-                ),
-            ));
-        }
-        if entry.proposal.commitments_root != root {
-            return Err(ApiFailure::conflict(
-                "wrong_root",
-                format!(
-                    "checkpoint {checkpoint_id} has root {}, not {root}: sign the proposal as served",
-                    entry.proposal.commitments_root
-                ),
-            ));
-        }
-        match entry.state {
-            CheckpointState::Superseded => Err(ApiFailure::conflict(
-                "checkpoint_superseded",
-                format!(
-                    "checkpoint {checkpoint_id} was superseded by a newer proposal: answer that one instead"
-                ),
-            )),
-            CheckpointState::Attested => Err(ApiFailure::conflict(
-                "checkpoint_attested",
-                format!(
-                    "checkpoint {checkpoint_id} is already attested on L1: no answer is needed"
-                ),
-            )),
-            CheckpointState::Open | CheckpointState::Submitting => Ok(entry),
-        }
+        answers_proposal(&entry.proposal, entry.state, table_version, root)?;
+        Ok(entry)
+    }
+}
+
+/// Checks that an answer (signature or rejection) naming `table_version`
+/// and `root` answers `proposal` as served, and that the checkpoint, in
+/// `state`, still takes answers. Pure: the API's handlers and the fuzz
+/// targets (`fuzz/`) call it alike.
+pub fn answers_proposal(
+    proposal: &Proposal,
+    state: CheckpointState,
+    table_version: u32,
+    root: B256,
+) -> Result<(), ApiFailure> {
+    let checkpoint_id = proposal.checkpoint_id;
+    if proposal.table_version != table_version {
+        return Err(ApiFailure::conflict(
+            "wrong_table_version",
+            format!(
+                "checkpoint {checkpoint_id} names table version {}, not {table_version}: sign the proposal as served",
+                proposal.table_version
+            ),
+        ));
+    }
+    if proposal.commitments_root != root {
+        return Err(ApiFailure::conflict(
+            "wrong_root",
+            format!(
+                "checkpoint {checkpoint_id} has root {}, not {root}: sign the proposal as served",
+                proposal.commitments_root
+            ),
+        ));
+    }
+    match state {
+        CheckpointState::Superseded => Err(ApiFailure::conflict(
+            "checkpoint_superseded",
+            format!(
+                "checkpoint {checkpoint_id} was superseded by a newer proposal: answer that one instead"
+            ),
+        )),
+        CheckpointState::Attested => Err(ApiFailure::conflict(
+            "checkpoint_attested",
+            format!("checkpoint {checkpoint_id} is already attested on L1: no answer is needed"),
+        )),
+        CheckpointState::Open | CheckpointState::Submitting => Ok(()),
     }
 }
 
@@ -1027,41 +1040,7 @@ impl Checkpoints {
         entry: &Entry,
         rejection: &Rejection,
     ) -> Result<Arc<SignerSet>, ApiFailure> {
-        let signers = entry.signers.clone().ok_or_else(|| {
-            ApiFailure::unavailable(
-                "this checkpoint's operator table is not loaded yet: retry shortly",
-            )
-        })?;
-        if signers.position(&rejection.operator).is_none() {
-            return Err(ApiFailure::forbidden(
-                "unknown_operator",
-                format!(
-                    "operator {} is not in table version {}: register, and wait for the next table version",
-                    rejection.operator, rejection.table_version
-                ),
-            ));
-        }
-        if rejection.rejected.is_empty() {
-            return Err(ApiFailure::bad_request(
-                "empty_rejection",
-                "a rejection must name at least one commitment; sign the proposal instead"
-                    .to_owned(),
-            ));
-        }
-        for refused in &rejection.rejected {
-            if !entry.proposal.commitments.contains(&refused.commitment) {
-                return Err(ApiFailure::bad_request(
-                    "unknown_commitment",
-                    format!(
-                        "rollup {} block {} as given is not a commitment of checkpoint {}",
-                        refused.commitment.rollupId,
-                        refused.commitment.l2BlockNumber,
-                        entry.proposal.checkpoint_id
-                    ),
-                ));
-            }
-        }
-        Ok(signers)
+        rejection_fits(&entry.proposal, entry.signers.as_ref(), rejection)
     }
 
     fn record_rejection(&mut self, rejection: Rejection, divergences: Vec<Divergence>) {
@@ -1115,6 +1094,51 @@ impl Checkpoints {
         }
         self.prune();
     }
+}
+
+/// Checks a rejection's shape against `proposal`, whose table version's
+/// operators are `signers` (`None` while that table is not loaded): the
+/// operator is in the table, the rejection names at least one commitment,
+/// and each is a commitment of the proposal. Answers the operators, to
+/// check its signature with ([`super::collect::verify_operator_signature`]).
+/// Pure: the API's handler and the fuzz targets (`fuzz/`) call it alike.
+pub fn rejection_fits(
+    proposal: &Proposal,
+    signers: Option<&Arc<SignerSet>>,
+    rejection: &Rejection,
+) -> Result<Arc<SignerSet>, ApiFailure> {
+    let signers = signers.cloned().ok_or_else(|| {
+        ApiFailure::unavailable("this checkpoint's operator table is not loaded yet: retry shortly")
+    })?;
+    if signers.position(&rejection.operator).is_none() {
+        return Err(ApiFailure::forbidden(
+            "unknown_operator",
+            format!(
+                "operator {} is not in table version {}: register, and wait for the next table version",
+                rejection.operator, rejection.table_version
+            ),
+        ));
+    }
+    if rejection.rejected.is_empty() {
+        return Err(ApiFailure::bad_request(
+            "empty_rejection",
+            "a rejection must name at least one commitment; sign the proposal instead".to_owned(),
+        ));
+    }
+    for refused in &rejection.rejected {
+        if !proposal.commitments.contains(&refused.commitment) {
+            return Err(ApiFailure::bad_request(
+                "unknown_commitment",
+                format!(
+                    "rollup {} block {} as given is not a commitment of checkpoint {}",
+                    refused.commitment.rollupId,
+                    refused.commitment.l2BlockNumber,
+                    proposal.checkpoint_id
+                ),
+            ));
+        }
+    }
+    Ok(signers)
 }
 
 /// The submitter's news of a checkpoint.

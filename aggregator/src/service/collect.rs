@@ -109,30 +109,39 @@ impl Handler<AddSignature> for Collectors {
     type Result = Result<Collected, CollectError>;
     fn handle(&mut self, msg: AddSignature, _: &mut SyncContext<Self>) -> Self::Result {
         let collector = self.open.get_mut(&msg.id).ok_or(CollectError::Closed(msg.id))?;
-        let verifications = collector.verifications();
-        let added = collector.add(msg.operator, &msg.signature)?;
-        let aggregate = if added.quorum_possible {
-            match collector.try_finish() {
-                Outcome::Ready(aggregate) => Some(*aggregate),
-                Outcome::Waiting { .. } => None,
-            }
-        } else {
-            None
-        };
-        // Another signature's status moves only when a pairing check
-        // settles it (bisection, or the re-check of a replaced one): no new
-        // check, nothing but this signature's own status changed.
-        let statuses = if msg.every_status || collector.verifications() != verifications {
-            collector.results().collect()
-        } else {
-            collector
-                .status(&msg.operator)
-                .map(|status| (msg.operator, status))
-                .into_iter()
-                .collect()
-        };
-        Ok(Collected { added, aggregate, statuses, collected_weight: collector.collected_weight() })
+        Ok(collect(collector, msg.operator, &msg.signature, msg.every_status)?)
     }
+}
+
+/// Adds `operator`'s signature to `collector` and, when it may complete a
+/// quorum, aggregates and verifies: what [`AddSignature`] does with the
+/// checkpoint's collector. Pure (CPU only): the fuzz targets (`fuzz/`) call
+/// it as the actor does.
+pub fn collect(
+    collector: &mut QuorumCollector,
+    operator: Address,
+    signature: &[u8],
+    every_status: bool,
+) -> Result<Collected, Rejected> {
+    let verifications = collector.verifications();
+    let added = collector.add(operator, signature)?;
+    let aggregate = if added.quorum_possible {
+        match collector.try_finish() {
+            Outcome::Ready(aggregate) => Some(*aggregate),
+            Outcome::Waiting { .. } => None,
+        }
+    } else {
+        None
+    };
+    // Another signature's status moves only when a pairing check settles
+    // it (bisection, or the re-check of a replaced one): no new check,
+    // nothing but this signature's own status changed.
+    let statuses = if every_status || collector.verifications() != verifications {
+        collector.results().collect()
+    } else {
+        collector.status(&operator).map(|status| (operator, status)).into_iter().collect()
+    };
+    Ok(Collected { added, aggregate, statuses, collected_weight: collector.collected_weight() })
 }
 
 /// Check a BLS signature by a table's operator over a message (rejections).
@@ -152,11 +161,23 @@ pub struct VerifyOperatorSignature {
 impl Handler<VerifyOperatorSignature> for Collectors {
     type Result = bool;
     fn handle(&mut self, msg: VerifyOperatorSignature, _: &mut SyncContext<Self>) -> bool {
-        let Some(key) = msg.signers.key(&msg.operator) else { return false };
-        Signature::from_bytes(&msg.signature)
-            .and_then(|signature| key.public_key().verify(msg.message.as_slice(), &signature))
-            .is_ok()
+        verify_operator_signature(&msg.signers, msg.operator, msg.message, &msg.signature)
     }
+}
+
+/// Whether `signature` is `operator`'s valid signature of `message` under
+/// its key in `signers` (strictly decoded; for rejections). Pure: the fuzz
+/// targets (`fuzz/`) call it as [`VerifyOperatorSignature`] does.
+pub fn verify_operator_signature(
+    signers: &SignerSet,
+    operator: Address,
+    message: B256,
+    signature: &[u8],
+) -> bool {
+    let Some(key) = signers.key(&operator) else { return false };
+    Signature::from_bytes(signature)
+        .and_then(|signature| key.public_key().verify(message.as_slice(), &signature))
+        .is_ok()
 }
 
 /// Decode a table's keys into a [`SignerSet`].

@@ -4,8 +4,9 @@
 //!
 //! 1. It drops (logs, counts, does not answer) a proposal of another
 //!    deployment, or one that is malformed: more than
-//!    [`MAX_COMMITMENTS`] commitments, none, two for one rollup, not sorted,
-//!    or a `commitmentsRoot` that is not the root of its commitments.
+//!    [`MAX_COMMITMENTS`](super::proposal::MAX_COMMITMENTS) commitments, none, two for one rollup, not sorted,
+//!    or a `commitmentsRoot` that is not the root of its commitments (the
+//!    pure functions of [`super::proposal`]).
 //! 2. It asks the [`ChainWatcher`](super::chain_watcher::ChainWatcher)
 //!    whether the table version may be signed; if not it does not answer
 //!    (the watcher logs why, once). When the watcher cannot tell yet (L1 not
@@ -47,6 +48,7 @@ use futures::channel::oneshot;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use super::proposal::{self, ProposalError};
 use super::{
     chain_watcher::MaySign,
     metrics::Metrics,
@@ -58,9 +60,6 @@ use crate::protection::CheckpointToSign;
 
 /// The most bytes read of any aggregator answer.
 pub(crate) const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
-/// The most commitments a proposal may hold (far more rollups than any
-/// deployment lists).
-pub(crate) const MAX_COMMITMENTS: usize = 1024;
 /// Seconds the aggregator is asked to hold a long poll.
 const LONG_POLL_SECS: u64 = 20;
 /// Time allowed for anything but a long poll.
@@ -117,12 +116,10 @@ pub(crate) enum LinkError {
     /// An answer larger than [`MAX_RESPONSE_BYTES`].
     #[error("its answer exceeds {MAX_RESPONSE_BYTES} bytes; not read")]
     TooLarge,
-    /// An answer that is not a proposal.
-    #[error("its answer is not a valid proposal: {0}")]
-    NotAProposal(#[source] serde_json::Error),
-    /// A proposal with too many commitments.
-    #[error("its proposal has {0} commitments, more than the {MAX_COMMITMENTS} accepted")]
-    TooManyCommitments(usize),
+    /// An answer that is not a proposal, or one with more than
+    /// [`MAX_COMMITMENTS`](super::proposal::MAX_COMMITMENTS) commitments.
+    #[error(transparent)]
+    Proposal(#[from] ProposalError),
     /// An actor of this node stopped (the node is shutting down).
     #[error("the node is stopping")]
     Stopping,
@@ -159,11 +156,7 @@ impl AggregatorClient {
             return Ok(None);
         }
         let body = checked_body(response).await?;
-        let proposal: Proposal = serde_json::from_slice(&body).map_err(LinkError::NotAProposal)?;
-        if proposal.commitments.len() > MAX_COMMITMENTS {
-            return Err(LinkError::TooManyCommitments(proposal.commitments.len()));
-        }
-        Ok(Some(proposal))
+        Ok(Some(proposal::decode(&body)?))
     }
 
     /// Posts `body` to `route`.
@@ -320,44 +313,13 @@ fn well_formed(
     aggregator: &str,
     proposal: &Proposal,
 ) -> Option<CheckpointToSign> {
-    let id = proposal.checkpoint_id;
-    let ignore = |reason: &str, detail: String| {
-        peers.metrics.ignored(reason);
-        tracing::warn!(checkpoint = id, aggregator, "ignoring proposal: {detail}");
-    };
-    if proposal.domain != peers.domain {
-        ignore(
-            "wrong_domain",
-            format!(
-                "it is for L1 chain {} contract {}, this node signs for L1 chain {} contract {}; check that the aggregator and [l1] deployment name the same deployment",
-                proposal.domain.l1_chain_id,
-                proposal.domain.attestation_contract,
-                peers.domain.l1_chain_id,
-                peers.domain.attestation_contract
-            ),
-        );
-        return None;
-    }
-    let checkpoint =
-        match CheckpointToSign::new(proposal.table_version, proposal.commitments.clone()) {
-            Ok(checkpoint) => checkpoint,
-            Err(error) => {
-                ignore("malformed", format!("its commitments do not form a checkpoint: {error}"));
-                return None;
-            }
-        };
-    if checkpoint.commitments_root() != proposal.commitments_root {
-        ignore(
-            "root_mismatch",
-            format!(
-                "its commitmentsRoot {} is not the root of its commitments ({})",
-                proposal.commitments_root,
-                checkpoint.commitments_root()
-            ),
-        );
-        return None;
-    }
-    Some(checkpoint)
+    proposal::checkpoint_to_sign(&peers.domain, proposal)
+        .inspect_err(|unsignable| {
+            peers.metrics.ignored(unsignable.reason());
+            let id = proposal.checkpoint_id;
+            tracing::warn!(checkpoint = id, aggregator, "ignoring proposal: {unsignable}");
+        })
+        .ok()
 }
 
 /// Every commitment the operator's nodes do not vouch for, with why.

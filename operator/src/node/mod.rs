@@ -31,6 +31,7 @@ mod api;
 mod chain_watcher;
 pub mod config;
 mod metrics;
+pub mod proposal;
 mod rollup_watcher;
 mod service;
 mod signer;
