@@ -964,10 +964,14 @@ async fn an_operator_facing_a_malicious_aggregator_signs_nothing_wrong_and_keeps
         "poll held; honest checkpoints landed meanwhile".into(),
     ));
 
-    // It turns honest: its true proposal is signed.
+    // It turns honest: its true proposal is signed, and delivered although
+    // the first post of it is answered 429 (the operator answers again).
+    attacker.throttle(1);
     attacker.behave(Behaviour::Propose);
     attacker.propose(vec![proposal(7, vec![true2.clone()])]);
     assert!(matches!(attacker.answer_to(7, LONG).await.unwrap(), Answer::Signed(_)));
+    assert_eq!(attacker.throttled_left(), 0, "the first answer was throttled");
+    tally.push(("its first post answered 429", "answered again after a backoff, delivered".into()));
     wait_for("the operator fully healthy again", LONG, || async {
         Ok((chorus_tests::api::get_text(&api, "/eigen/node/health").await?.0 == 200).then_some(()))
     })

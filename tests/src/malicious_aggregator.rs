@@ -81,6 +81,7 @@ pub struct MaliciousAggregator {
     proposals: watch::Sender<Vec<Proposal>>,
     behaviour: watch::Sender<Behaviour>,
     polls: Arc<AtomicU64>,
+    throttle: Arc<AtomicU64>,
     answers: mpsc::UnboundedReceiver<Answer>,
     received: Vec<Answer>,
 }
@@ -89,6 +90,7 @@ struct Shared {
     proposals: watch::Receiver<Vec<Proposal>>,
     behaviour: watch::Receiver<Behaviour>,
     polls: Arc<AtomicU64>,
+    throttle: Arc<AtomicU64>,
     answers: mpsc::UnboundedSender<Answer>,
 }
 
@@ -108,10 +110,12 @@ impl MaliciousAggregator {
         let (answers_tx, answers) = mpsc::unbounded_channel();
         let (behaviour, behaviour_rx) = watch::channel(Behaviour::Propose);
         let polls = Arc::new(AtomicU64::new(0));
+        let throttle = Arc::new(AtomicU64::new(0));
         let shared = web::Data::new(Shared {
             proposals: proposals_rx,
             behaviour: behaviour_rx,
             polls: polls.clone(),
+            throttle: throttle.clone(),
             answers: answers_tx,
         });
         let server = HttpServer::new(move || {
@@ -126,7 +130,16 @@ impl MaliciousAggregator {
         .run();
         let handle = server.handle();
         actix_rt::spawn(server);
-        Ok(Self { url, server: handle, proposals, behaviour, polls, answers, received: Vec::new() })
+        Ok(Self {
+            url,
+            server: handle,
+            proposals,
+            behaviour,
+            polls,
+            throttle,
+            answers,
+            received: Vec::new(),
+        })
     }
 
     /// Its base URL, for an operator's `[[aggregators]] url`.
@@ -144,6 +157,17 @@ impl MaliciousAggregator {
     /// Changes how polls are answered from now on (a held poll is let go).
     pub fn behave(&self, behaviour: Behaviour) {
         self.behaviour.send_replace(behaviour);
+    }
+
+    /// Answers the next `count` posted answers `429` (with `Retry-After: 1`)
+    /// without recording them, as a rate-limiting aggregator would.
+    pub fn throttle(&self, count: u64) {
+        self.throttle.store(count, Ordering::SeqCst);
+    }
+
+    /// Answers still to be throttled.
+    pub fn throttled_left(&self) -> u64 {
+        self.throttle.load(Ordering::SeqCst)
     }
 
     /// Polls received so far.
@@ -241,6 +265,14 @@ async fn rejection(shared: web::Data<Shared>, body: web::Json<Rejection>) -> Htt
 }
 
 fn record(shared: &Shared, answer: Answer) -> HttpResponse {
+    let throttled = shared
+        .throttle
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1));
+    if throttled.is_ok() {
+        return HttpResponse::TooManyRequests()
+            .insert_header(("retry-after", "1"))
+            .json(serde_json::json!({ "code": "rate_limited", "message": "retry in 1 s" }));
+    }
     match shared.answers.send(answer) {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({})),
         Err(_) => HttpResponse::ServiceUnavailable().finish(),

@@ -173,6 +173,12 @@ impl AggregatorClient {
     }
 }
 
+/// A refusal that says "not now" rather than "not this": the same answer
+/// may be taken later.
+fn worth_retrying(status: reqwest::StatusCode) -> bool {
+    matches!(status, reqwest::StatusCode::TOO_MANY_REQUESTS | reqwest::StatusCode::REQUEST_TIMEOUT)
+}
+
 /// A transport error, without the URL it quotes (it may hold credentials;
 /// logs name the aggregator separately).
 fn unreachable(error: reqwest::Error) -> LinkError {
@@ -283,7 +289,9 @@ async fn answer(
 
 /// Posts an answer. An aggregator refusing it (`4xx`: the checkpoint was
 /// superseded or attested meanwhile, or it does not know this operator) is
-/// logged and counted, but is no outage: only no answer or a `5xx` is.
+/// logged and counted, but is no outage: only no answer or a `5xx` is, and
+/// `429` (too many requests) or `408` (too slow), after which the answer is
+/// worth sending again: the link backs off and answers the proposal anew.
 async fn deliver<T: Serialize>(
     client: &AggregatorClient,
     peers: &LinkPeers,
@@ -292,7 +300,9 @@ async fn deliver<T: Serialize>(
     checkpoint: u64,
 ) -> Result<(), LinkError> {
     match client.post(route, answer).await {
-        Err(LinkError::Status { status, body }) if status.is_client_error() => {
+        Err(LinkError::Status { status, body })
+            if status.is_client_error() && !worth_retrying(status) =>
+        {
             peers.metrics.answer_refused(status.as_u16());
             let aggregator = &client.shown;
             if status == reqwest::StatusCode::CONFLICT {
