@@ -141,7 +141,7 @@ fn quantity(value: &Value) -> u128 {
 /// The L1 RPC of every node (aggregator and operators) is cut, then black-
 /// holed, while anvil keeps mining; nothing exits or panics, the nodes say
 /// L1 is down, and once it is back checkpoints land again without any
-/// restart, none twice. Then the L1 answers receipts and state one block
+/// restart, none twice. Then the L1 answers receipts and state two blocks
 /// late while its head and nonces are current (a load-balanced RPC): every
 /// checkpoint posted is still reported attested, none refused.
 #[actix_rt::test]
@@ -217,8 +217,8 @@ async fn the_l1_rpc_gone_then_lagging_and_every_node_recovers_by_itself() {
         after[0].l1_block
     );
 
-    // Receipts and state one block late: nothing is concluded refused.
-    proxy.set(Fault::StaleReads(1)).await.unwrap();
+    // Receipts and state two blocks late: nothing is concluded refused.
+    proxy.set(Fault::StaleReads(2)).await.unwrap();
     let count = devnet.attested_checkpoints().await.unwrap().len();
     devnet.wait_for_checkpoints(count + 4, LONG).await.unwrap();
     proxy.set(Fault::Pass).await.unwrap();
