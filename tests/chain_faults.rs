@@ -141,7 +141,7 @@ fn quantity(value: &Value) -> u128 {
 /// The L1 RPC of every node (aggregator and operators) is cut, then black-
 /// holed, while anvil keeps mining; nothing exits or panics, the nodes say
 /// L1 is down, and once it is back checkpoints land again without any
-/// restart, none twice. Then the L1 answers receipts and state one block
+/// restart, none twice. Then the L1 answers receipts and state two blocks
 /// late while its head and nonces are current (a load-balanced RPC): every
 /// checkpoint posted is still reported attested, none refused.
 #[actix_rt::test]
@@ -217,8 +217,8 @@ async fn the_l1_rpc_gone_then_lagging_and_every_node_recovers_by_itself() {
         after[0].l1_block
     );
 
-    // Receipts and state one block late: nothing is concluded refused.
-    proxy.set(Fault::StaleReads(1)).await.unwrap();
+    // Receipts and state two blocks late: nothing is concluded refused.
+    proxy.set(Fault::StaleReads(2)).await.unwrap();
     let count = devnet.attested_checkpoints().await.unwrap().len();
     devnet.wait_for_checkpoints(count + 4, LONG).await.unwrap();
     proxy.set(Fault::Pass).await.unwrap();
@@ -308,6 +308,10 @@ async fn a_reorg_that_drops_a_posted_checkpoint_is_noticed_and_it_lands_again() 
     assert!(after[0].block > included);
     assert_eq!(attested.l1_block, Some(after[0].block));
     assert_eq!(attested_at(&devnet, root).await, after[0].block);
+    eprintln!(
+        "reorg: checkpoint {id} included in L1 block {included}, reorged out, landed again in block {}",
+        after[0].block
+    );
     let count = devnet.attested_checkpoints().await.unwrap().len();
     devnet.wait_for_checkpoints(count + 1, LONG).await.unwrap();
     assert_no_double_posts_on_l1(&devnet).await;
@@ -364,11 +368,20 @@ async fn a_transaction_priced_out_by_the_base_fee_is_bumped_and_lands_once() {
     assert!(replacement.max_fee_per_gas() > stuck_max_fee, "higher fee");
     assert!(replacement.max_fee_per_gas() > spike * 7 / 8, "enough for the spike");
     assert!(devnet.l1().get_transaction_receipt(stuck_hash).await.unwrap().is_none());
+    eprintln!(
+        "fee bump: checkpoint {id} nonce {stuck_nonce}: stuck at max fee {stuck_max_fee} wei under a \
+         base fee of {spike} wei, landed at max fee {} wei in L1 block {}",
+        replacement.max_fee_per_gas(),
+        landed[0].block
+    );
     let count = devnet.attested_checkpoints().await.unwrap().len();
     devnet.wait_for_checkpoints(count + 1, LONG).await.unwrap();
     assert_no_double_posts_on_l1(&devnet).await;
     devnet.shutdown().await;
 }
+
+/// Whether a rejection's reason is the one expected.
+type ReasonIs = fn(&RejectReason) -> bool;
 
 /// Whether `status` holds a rejection by `operator` of `rollup` for which
 /// `reason` holds.
@@ -376,7 +389,7 @@ fn rejected_for(
     status: &CheckpointStatus,
     operator: Address,
     rollup: u64,
-    reason: fn(&RejectReason) -> bool,
+    reason: ReasonIs,
 ) -> bool {
     status
         .rejections
@@ -408,7 +421,7 @@ async fn an_operator_behind_a_lagging_failing_or_lying_l2_rpc_refuses_then_signs
     let operator_api = devnet.info().operators[0].api_url.clone();
     let health = format!("/eigen/node/services/rollup-{rollup}/health");
 
-    let phases: [(Fault, &str, fn(&RejectReason) -> bool); 4] = [
+    let phases: [(Fault, &str, ReasonIs); 4] = [
         (Fault::Lag(8), "not yet safe", |r| matches!(r, RejectReason::NotYetSafe { .. })),
         (Fault::RpcError, "unavailable", |r| matches!(r, RejectReason::Unavailable { .. })),
         (Fault::HttpError, "unavailable", |r| matches!(r, RejectReason::Unavailable { .. })),
@@ -428,6 +441,12 @@ async fn an_operator_behind_a_lagging_failing_or_lying_l2_rpc_refuses_then_signs
             }))
         })
         .await
+        .map(|s| {
+            eprintln!(
+                "{fault:?}: checkpoint {} attested, operator 0 refused it ({why})",
+                s.proposal.checkpoint_id
+            )
+        })
         .unwrap();
         if matches!(fault, Fault::RpcError | Fault::HttpError) {
             wait_for("operator 0 to report its rollup node down", LONG, || async {
@@ -441,7 +460,7 @@ async fn an_operator_behind_a_lagging_failing_or_lying_l2_rpc_refuses_then_signs
     proxy.set(Fault::Pass).await.unwrap();
 
     // Healed: it signs a checkpoint of that rollup that lands.
-    wait_for("operator 0 signing an attested checkpoint again", LONG, || async {
+    let signed = wait_for("operator 0 signing an attested checkpoint again", LONG, || async {
         let statuses = checkpoints(&devnet).await?;
         Ok(statuses.into_iter().find(|s| {
             s.proposal.checkpoint_id > healed_after
@@ -452,6 +471,10 @@ async fn an_operator_behind_a_lagging_failing_or_lying_l2_rpc_refuses_then_signs
     })
     .await
     .unwrap();
+    eprintln!(
+        "healed after checkpoint {healed_after}: operator 0 signed checkpoint {}, attested",
+        signed.proposal.checkpoint_id
+    );
     assert_eq!(get_text(&operator_api, &health).await.unwrap().0, 200);
 
     // Nothing it signed while faulted; nothing false it ever signed.

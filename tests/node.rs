@@ -119,9 +119,15 @@ async fn all_operators_sign_and_every_rollup_lands() {
     let (status, metrics) = get_text(devnet.aggregator_url(), "/metrics").await.unwrap();
     assert_eq!(status, 200);
     assert!(metrics.contains("chorus_checkpoints"), "aggregator metrics: {metrics}");
-    let overview: AggregatorStatus = get_json(devnet.aggregator_url(), "/v1/status").await.unwrap();
+    // The aggregator counts a checkpoint attested once its inclusion is
+    // confirmed ([submitter] confirmations), a little after L1 shows it.
+    let overview = wait_for("the aggregator to count 3 attested checkpoints", LONG, || async {
+        let overview: AggregatorStatus = get_json(devnet.aggregator_url(), "/v1/status").await?;
+        Ok(Some(overview).filter(|o| o.attested_checkpoints >= 3))
+    })
+    .await
+    .unwrap();
     assert_eq!(overview.rollups.len(), 2);
-    assert!(overview.attested_checkpoints >= 3);
     devnet.shutdown().await;
 }
 
