@@ -11,8 +11,10 @@
 //!   after every kill its store passes SQLite's integrity check, every
 //!   checkpoint it held is still there and never moved backwards, ids keep
 //!   increasing, every attestation on L1 is known to it; checkpoints keep
-//!   landing; at the end no checkpoint was posted twice and the store agrees
-//!   with L1 on every attestation.
+//!   landing; at the end no checkpoint was posted twice, none was
+//!   superseded, and the store agrees with L1 on every attestation. Then
+//!   the one window the loop found a bug in (a quorum recorded, the move to
+//!   `submitting` not) is made on purpose and must be submitted.
 //!
 //! Each kill happens at a random delay after an event (a proposal published,
 //! a checkpoint seen `submitting`, a start), drawn from an RNG whose seed is
