@@ -11,8 +11,10 @@
 //!   after every kill its store passes SQLite's integrity check, every
 //!   checkpoint it held is still there and never moved backwards, ids keep
 //!   increasing, every attestation on L1 is known to it; checkpoints keep
-//!   landing; at the end no checkpoint was posted twice and the store agrees
-//!   with L1 on every attestation.
+//!   landing; at the end no checkpoint was posted twice, none was
+//!   superseded, and the store agrees with L1 on every attestation. Then
+//!   the one window the loop found a bug in (a quorum recorded, the move to
+//!   `submitting` not) is made on purpose and must be submitted.
 //!
 //! Each kill happens at a random delay after an event (a proposal published,
 //! a checkpoint seen `submitting`, a start), drawn from an RNG whose seed is
@@ -34,8 +36,9 @@ use std::{
 
 use alloy::{hex, primitives::B256};
 use chorus_aggregator::service::store::{Store, StoredCheckpoint};
+use chorus_contracts::checkpoint::checkpoint_message;
 use chorus_devnet::{AttestedCheckpoint, Devnet, DevnetOptions, Mode};
-use chorus_keys::bls::PublicKey;
+use chorus_keys::{bls::PublicKey, keystore::Keystore, password::PasswordSource};
 use chorus_operator::{
     node::NodeConfig,
     protection::{Domain, SlashingProtection, StoreSummary},
@@ -571,6 +574,56 @@ fn check_store_against_l1(
     Ok(())
 }
 
+/// The window the loop once hit (in about 600 kills): the aggregator killed
+/// after the signature completing a quorum was recorded and before the
+/// checkpoint was recorded as `submitting`. Made on purpose here: operators
+/// stopped, a checkpoint left open, the aggregator killed, every operator's
+/// signature written into its store; started alone (no signature will
+/// come), it must submit that checkpoint, once.
+async fn resumes_a_quorum_recorded_just_before_a_crash(devnet: &mut Devnet, store_path: &Path) {
+    for index in 0..devnet.operator_count() {
+        devnet.stop_operator(index).await.unwrap();
+    }
+    devnet.start_aggregator().await.unwrap();
+    let aggregator = devnet.aggregator_url().to_owned();
+    let open = wait_for("an open checkpoint", LONG, || async {
+        let statuses = statuses(&aggregator).await?;
+        Ok(statuses.into_iter().find(|s| s.state == CheckpointState::Open))
+    })
+    .await
+    .unwrap()
+    .proposal;
+    devnet.kill_aggregator().await;
+
+    let deployment = devnet.deployment();
+    let message = checkpoint_message(
+        deployment.chain_id,
+        deployment.chorus.attestations,
+        open.table_version,
+        open.commitments_root,
+    );
+    let mut store = Store::open(store_path).unwrap();
+    for index in 0..devnet.operator_count() {
+        let operator = &devnet.operator_config(index).unwrap().operator;
+        let password_file = operator.bls_password_file.clone().unwrap();
+        let password = PasswordSource::File(password_file).read().unwrap();
+        let key = Keystore::from_file(&operator.bls_keystore).unwrap().decrypt(&password).unwrap();
+        let signature = key.secret.sign(message.as_slice()).to_bytes();
+        store.insert_signature(open.checkpoint_id, operator.address, &signature).unwrap();
+    }
+    drop(store);
+
+    devnet.start_aggregator().await.unwrap();
+    let id = open.checkpoint_id;
+    wait_for(&format!("checkpoint {id}, its quorum in the store, attested"), LONG, || async {
+        let attested = devnet.attested_checkpoints().await?;
+        Ok(attested.iter().any(|a| a.root == open.commitments_root).then_some(()))
+    })
+    .await
+    .unwrap();
+    devnet.stop_aggregator().await;
+}
+
 #[derive(Debug, Default)]
 struct AggregatorCounts {
     kills: usize,
@@ -723,6 +776,7 @@ async fn an_aggregator_killed_at_random_instants_loses_nothing_and_never_posts_t
         .unwrap();
     };
 
+    resumes_a_quorum_recorded_just_before_a_crash(&mut devnet, &store_path).await;
     let posted = submissions(devnet.l1(), attestations).await.unwrap();
     assert_no_double_posts(&posted).unwrap();
     let attested_in_store = last.values().filter(|c| c.state == CheckpointState::Attested).count();

@@ -373,8 +373,8 @@ fn list_addresses(addresses: &[Address]) -> String {
     shown.join(", ")
 }
 
-/// A checkpoint to resume: id, operators, message, stored signatures.
-type Resumed = (u64, Arc<SignerSet>, B256, Vec<(Address, Bytes)>);
+/// A checkpoint to resume: id, state, operators, message, stored signatures.
+type Resumed = (u64, CheckpointState, Arc<SignerSet>, B256, Vec<(Address, Bytes)>);
 
 impl Actor for Checkpoints {
     type Context = Context<Self>;
@@ -396,32 +396,66 @@ impl Actor for Checkpoints {
                     e.proposal.commitments_root,
                 );
                 let signatures = e.signatures.iter().map(|(a, s)| (*a, s.clone())).collect();
-                Some((e.proposal.checkpoint_id, signers, message, signatures))
+                Some((e.proposal.checkpoint_id, e.state, signers, message, signatures))
             })
             .collect();
-        let collectors = self.collectors.clone();
+        let (collectors, store) = (self.collectors.clone(), self.store.clone());
         let quorum_bps = self.quorum_bps;
         let work = async move {
             let mut results = Vec::new();
-            for (id, signers, message, signatures) in resumed {
+            let mut reached = Vec::new();
+            for (id, state, signers, message, signatures) in resumed {
                 let opened =
                     collectors.send(OpenCollector { id, signers, message, quorum_bps }).await;
                 if !matches!(opened, Ok(Ok(()))) {
                     tracing::error!(checkpoint = id, "cannot reopen the checkpoint's collector");
                     continue;
                 }
+                let mut quorum = false;
                 for (operator, signature) in signatures {
                     if let Ok(Ok(collected)) = collectors
                         .send(AddSignature { id, operator, signature, every_status: true })
                         .await
                     {
+                        quorum = collected.aggregate.is_some();
                         results.push((id, collected));
                     }
                 }
+                // Its stored signatures make a quorum but it is still open:
+                // the process died between recording the last of them and
+                // recording the move to submitting. No signature will come
+                // to make that move now (every operator has answered), so
+                // make it here, recorded first as the signature path does.
+                if quorum && state == CheckpointState::Open {
+                    let recorded = store
+                        .send(RecordState {
+                            id,
+                            state: CheckpointState::Submitting,
+                            inclusion: None,
+                        })
+                        .await;
+                    match recorded {
+                        Ok(Ok(())) => reached.push(id),
+                        other => tracing::error!(
+                            checkpoint = id,
+                            ?other,
+                            "cannot record the resumed quorum; the checkpoint stays open"
+                        ),
+                    }
+                }
             }
-            results
+            (results, reached)
         };
-        ctx.wait(work.into_actor(self).map(|results, act, _| {
+        ctx.wait(work.into_actor(self).map(|(results, reached), act, _| {
+            for id in reached {
+                if let Some(entry) = act.entries.get_mut(&id) {
+                    tracing::info!(
+                        checkpoint = id,
+                        "quorum reached before the restart: submitting"
+                    );
+                    entry.state = CheckpointState::Submitting;
+                }
+            }
             for (id, collected) in results {
                 let Some(entry) = act.entries.get_mut(&id) else { continue };
                 entry.statuses = collected.statuses.into_iter().collect();

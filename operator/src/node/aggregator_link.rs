@@ -29,8 +29,8 @@
 //! failed while taking it) is made again once the aggregator is back, if
 //! the proposal is still open: otherwise a checkpoint whose answers all died
 //! with an aggregator would wait out its proposal timeout. Links are
-//! independent: with several aggregators, slashing
-//! protection makes signing the same checkpoint for each harmless.
+//! independent: with several aggregators, slashing protection makes signing
+//! the same checkpoint for each harmless.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -449,6 +449,9 @@ pub(crate) struct AggregatorLink {
     pending: Option<SpawnHandle>,
     /// An answer is being made and posted.
     answering: bool,
+    /// The last proposal left for later ([`Answered::Later`]): asked about
+    /// again, it is logged quietly.
+    not_ready: Option<u64>,
     /// A shutdown was asked.
     stopping: bool,
     /// Who waits for the answer in flight before the link stops.
@@ -472,6 +475,7 @@ impl AggregatorLink {
             failures: 0,
             pending: None,
             answering: false,
+            not_ready: None,
             stopping: false,
             on_stopped: Vec::new(),
         }
@@ -507,10 +511,12 @@ impl AggregatorLink {
             Ok(Some(proposal)) => {
                 self.reachable();
                 self.peers.metrics.proposal_seen(&self.client.shown);
+                let id = proposal.checkpoint_id;
                 let previous = self.after;
-                let again = previous == Some(proposal.checkpoint_id);
-                self.after = Some(proposal.checkpoint_id);
-                let work = answer(self.client.clone(), self.peers.clone(), proposal, again);
+                let again = previous == Some(id);
+                self.after = Some(id);
+                let repeat = again || self.not_ready == Some(id);
+                let work = answer(self.client.clone(), self.peers.clone(), proposal, repeat);
                 // Not cancelled by a shutdown (see its handler): a signature
                 // made is always posted.
                 self.answering = true;
@@ -532,6 +538,7 @@ impl AggregatorLink {
                         // poll gets it again while it is open.
                         Ok(Answered::Later) => {
                             link.after = previous;
+                            link.not_ready = Some(id);
                             link.poll_after(NOT_READY_PAUSE, ctx);
                         }
                         // The answer may not have arrived (the aggregator
