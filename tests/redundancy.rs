@@ -15,20 +15,25 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::{
-    collections::BTreeMap,
+    cell::RefCell,
+    collections::{BTreeMap, HashMap},
     path::PathBuf,
     time::{Duration, Instant},
 };
 
-use alloy::{network::TransactionResponse as _, primitives::Address, providers::Provider};
+use alloy::{
+    network::TransactionResponse as _,
+    primitives::{Address, B256},
+    providers::Provider,
+};
 use chorus_contracts::IChorusAttestations;
 use chorus_devnet::{Devnet, DevnetOptions};
 use chorus_tests::{
-    api::wait_for,
+    api::{get_json, wait_for},
     feeds::{equivocations, read_feed},
     l1::{assert_no_double_posts, outcomes, submissions},
 };
-use chorus_wire::Domain;
+use chorus_wire::{CheckpointState, CheckpointStatus, Domain};
 
 /// Generous: a checkpoint takes a few seconds; CI machines are slow.
 const LONG: Duration = Duration::from_secs(90);
@@ -65,24 +70,52 @@ async fn latest_heights(devnet: &Devnet) -> Vec<u64> {
     heights
 }
 
-/// Waits until `count` checkpoints that moved a rollup forward landed in
-/// L1 blocks after the current one, and every rollup's attested height
+/// How much each phase must see land: checkpoints, and L1 blocks it lasts.
+#[derive(Debug, Clone, Copy)]
+struct Extent {
+    checkpoints: usize,
+    blocks: u64,
+}
+
+/// Waits until `extent.checkpoints` checkpoints that moved a rollup forward
+/// landed in L1 blocks after the current one, posted by `through` when
+/// given (what a killed aggregator had already sent does not count), over
+/// at least `extent.blocks` blocks, and every rollup's attested height
 /// advanced; returns what landed meanwhile.
-async fn phase(devnet: &Devnet, name: &str, count: usize) -> Phase {
+async fn phase(devnet: &Devnet, name: &str, extent: Extent, through: Option<Address>) -> Phase {
     let started = Instant::now();
     let first_block = devnet.l1().get_block_number().await.unwrap() + 1;
     let heights_before = latest_heights(devnet).await;
-    let landed =
-        wait_for(&format!("{count} checkpoints advancing on L1 ({name})"), LONG, || async {
-            let attested = devnet.attested_checkpoints().await?;
-            let landed: Vec<_> = attested
-                .into_iter()
-                .filter(|c| c.l1_block >= first_block && !c.commitments.is_empty())
-                .collect();
-            Ok((landed.len() >= count).then_some(landed))
-        })
-        .await
-        .unwrap();
+    let what = format!(
+        "{} checkpoints advancing on L1 over {} blocks ({name})",
+        extent.checkpoints, extent.blocks
+    );
+    let timeout = LONG + Duration::from_secs(2 * extent.blocks);
+    // Who sent each landed checkpoint, looked up once per transaction.
+    let senders: RefCell<HashMap<B256, Address>> = RefCell::default();
+    let landed = wait_for(&what, timeout, || async {
+        let latest = devnet.l1().get_block_number().await?;
+        let attested = devnet.attested_checkpoints().await?;
+        let landed: Vec<_> = attested
+            .into_iter()
+            .filter(|c| c.l1_block >= first_block && !c.commitments.is_empty())
+            .collect();
+        for checkpoint in &landed {
+            if !senders.borrow().contains_key(&checkpoint.tx_hash) {
+                let tx = devnet.l1().get_transaction_by_hash(checkpoint.tx_hash).await?;
+                let from = tx.ok_or("a landed transaction is unknown")?.from();
+                senders.borrow_mut().insert(checkpoint.tx_hash, from);
+            }
+        }
+        let counted = landed
+            .iter()
+            .filter(|c| through.is_none_or(|through| senders.borrow()[&c.tx_hash] == through))
+            .count();
+        let done = counted >= extent.checkpoints && latest + 1 >= first_block + extent.blocks;
+        Ok(done.then_some(landed))
+    })
+    .await
+    .unwrap();
     let heights_after = latest_heights(devnet).await;
     for (before, after) in heights_before.iter().zip(&heights_after) {
         assert!(after > before, "{name}: a rollup's attested height stayed at {before}");
@@ -90,8 +123,7 @@ async fn phase(devnet: &Devnet, name: &str, count: usize) -> Phase {
     let last_block = devnet.l1().get_block_number().await.unwrap();
     let mut by_submitter = BTreeMap::new();
     for checkpoint in &landed {
-        let tx = devnet.l1().get_transaction_by_hash(checkpoint.tx_hash).await.unwrap().unwrap();
-        *by_submitter.entry(tx.from()).or_default() += 1;
+        *by_submitter.entry(senders.borrow()[&checkpoint.tx_hash]).or_default() += 1;
     }
     Phase {
         name: name.to_owned(),
@@ -132,9 +164,15 @@ async fn checkpoints_land_through_either_aggregator_and_never_twice() {
         l1_chain_id: info.deployment.chain_id,
         attestation_contract: info.deployment.chorus.attestations,
     };
-    let (rounds, per_phase) = if long_run() { (5, 20) } else { (1, 3) };
+    // Long: five rounds, each outage a minute of L1 blocks at least.
+    let (rounds, extent) = if long_run() {
+        (5, Extent { checkpoints: 20, blocks: 60 })
+    } else {
+        (1, Extent { checkpoints: 3, blocks: 0 })
+    };
+    let per_phase = extent.checkpoints;
 
-    let mut phases = vec![phase(&devnet, "both up", per_phase).await];
+    let mut phases = vec![phase(&devnet, "both up", extent, None).await];
     let mut signatures = Vec::new();
     for round in 0..rounds {
         for (down, up) in [(0, 1), (1, 0)] {
@@ -145,19 +183,32 @@ async fn checkpoints_land_through_either_aggregator_and_never_twice() {
             );
             devnet.kill_aggregator_at(down).await.unwrap();
             let name = format!("round {round}: aggregator {down} killed");
-            let outage = phase(&devnet, &name, per_phase).await;
+            let outage = phase(&devnet, &name, extent, Some(submitters[up])).await;
             assert!(
-                outage.by_submitter.get(&submitters[up]).copied().unwrap_or(0) >= per_phase - 1,
+                outage.by_submitter.get(&submitters[up]).copied().unwrap_or(0) >= per_phase,
                 "{name}: checkpoints did not land through aggregator {up}: {outage:?}"
             );
             phases.push(outage);
             devnet.start_aggregator_at(down).await.unwrap();
         }
     }
-    phases.push(phase(&devnet, "both up again", per_phase).await);
+    phases.push(phase(&devnet, "both up again", extent, None).await);
 
     for index in 0..devnet.aggregator_count() {
-        let feed = read_feed(devnet.aggregator_url_at(index).unwrap()).await.unwrap();
+        let url = devnet.aggregator_url_at(index).unwrap();
+        let statuses: Vec<CheckpointStatus> =
+            get_json(url, "/v1/checkpoints?limit=1000").await.unwrap();
+        let count =
+            |f: &dyn Fn(&CheckpointStatus) -> bool| statuses.iter().filter(|s| f(s)).count();
+        eprintln!(
+            "aggregator {index}: {} checkpoints attested by its own post, {} found attested by \
+             the other (not sent), {} superseded or outdated (not sent), {} open or submitting",
+            count(&|s| s.state == CheckpointState::Attested && s.l1_transaction.is_some()),
+            count(&|s| s.state == CheckpointState::Attested && s.l1_transaction.is_none()),
+            count(&|s| s.state == CheckpointState::Superseded),
+            count(&|s| matches!(s.state, CheckpointState::Open | CheckpointState::Submitting)),
+        );
+        let feed = read_feed(url).await.unwrap();
         eprintln!(
             "aggregator {index}: {} checkpoints proposed, {} signatures, {} forgotten",
             feed.checkpoints,

@@ -22,7 +22,9 @@
 //!    on free local ports) and the submitter's keystore;
 //! 7. the L1 switched to a block per [`DevnetOptions::l1_block_time`];
 //!    `devnet.json` ([`DevnetInfo`]: every URL, chain id, address, file);
-//! 8. once every L2 has a block at the safety depth, the aggregator, then
+//! 8. once every L2 has a block at the safety depth, the aggregator (or
+//!    each of [`DevnetOptions::aggregators`], each with its own submitter
+//!    account, store and port, every operator answering all), then
 //!    the operators: as actors in the current actix
 //!    system ([`Mode::InProcess`]) or as `chorus aggregator run` /
 //!    `chorus operator run` child processes logging to `logs/`

@@ -17,18 +17,20 @@ pub struct Feed {
     pub signatures: Vec<PublicSignature>,
     /// Checkpoints it has proposed.
     pub checkpoints: u64,
-    /// Checkpoint ids it no longer serves (forgotten beyond its recent window).
+    /// Checkpoints it no longer serves (beyond its recent window).
     pub forgotten: u64,
 }
 
-/// Reads every checkpoint's signatures from the aggregator at `base`
-/// (ids 1 to the newest it has proposed).
+/// Reads the signatures of every checkpoint the aggregator at `base` still
+/// serves (its recent window, newest first).
 pub async fn read_feed(base: &str) -> Result<Feed, BoxError> {
     let recent: Vec<CheckpointStatus> = get_json(base, "/v1/checkpoints?limit=1000").await?;
     let newest = recent.iter().map(|status| status.proposal.checkpoint_id).max().unwrap_or(0);
     let mut feed = Feed { checkpoints: newest, ..Feed::default() };
-    for id in 1..=newest {
-        let path = routes::CHECKPOINT_SIGNATURES.replace("{id}", &id.to_string());
+    feed.forgotten = newest.saturating_sub(recent.len() as u64);
+    for status in &recent {
+        let id = status.proposal.checkpoint_id.to_string();
+        let path = routes::CHECKPOINT_SIGNATURES.replace("{id}", &id);
         match get_text(base, &path).await? {
             (200, body) => feed.signatures.extend(serde_json::from_str::<Vec<_>>(&body)?),
             (404, _) => feed.forgotten += 1,
