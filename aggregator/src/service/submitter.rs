@@ -64,6 +64,12 @@ use super::{
 
 /// How often submissions in flight are checked.
 pub const TICK: Duration = Duration::from_secs(1);
+/// Ticks in a row a used nonce must stay unexplained (no receipt of ours,
+/// root not attested) before the submission counts as replaced: a node can
+/// show the account's nonce a moment before the receipt and state of the
+/// block that used it (anvil does; so can a load-balanced RPC), and a
+/// submission that did land must not be re-proposed as lost.
+const UNEXPLAINED_TICKS: u32 = 3;
 /// Osaka's per-transaction gas cap (EIP-7825).
 const TX_GAS_CAP: u64 = 1 << 24;
 const GWEI: u128 = 1_000_000_000;
@@ -79,6 +85,9 @@ struct InFlight {
     /// The root was attested by someone else: fill the nonce with a
     /// transfer to self.
     cancel: bool,
+    /// Times in a row its nonce was found used with none of its
+    /// transactions' receipts, nor its root, visible yet.
+    unexplained: u32,
 }
 
 /// Posts aggregates (see the [module docs](self)).
@@ -186,7 +195,13 @@ impl Actor for Submitter {
                 );
                 act.in_flight.insert(
                     submission.checkpoint_id,
-                    InFlight { submission, last_sent: None, since: Instant::now(), cancel: false },
+                    InFlight {
+                        submission,
+                        last_sent: None,
+                        since: Instant::now(),
+                        cancel: false,
+                        unexplained: 0,
+                    },
                 );
             }
         }));
@@ -359,7 +374,7 @@ impl Handler<SubmitAggregate> for Submitter {
             let since = Instant::now();
             match prepared {
                 Prepared::Resume(submission) => {
-                    act.in_flight.insert(id, InFlight { submission, last_sent: None, since, cancel: false });
+                    act.in_flight.insert(id, InFlight { submission, last_sent: None, since, cancel: false, unexplained: 0 });
                 }
                 Prepared::Send { mut submission_without_nonce } => {
                     let Some(nonce) = act.next_nonce else {
@@ -371,7 +386,7 @@ impl Handler<SubmitAggregate> for Submitter {
                     submission_without_nonce.nonce = nonce;
                     let submission = submission_without_nonce;
                     tracing::info!(checkpoint = id, nonce, gas_limit = submission.gas_limit, "submitting checkpoint to L1");
-                    act.in_flight.insert(id, InFlight { submission, last_sent: None, since, cancel: false });
+                    act.in_flight.insert(id, InFlight { submission, last_sent: None, since, cancel: false, unexplained: 0 });
                     ctx.notify(Watch);
                 }
                 Prepared::Done(outcome) => act.outcomes.do_send(outcome),
@@ -466,6 +481,27 @@ impl Submitter {
         );
     }
 
+    /// The nonce of `id` was used, yet neither a receipt of its transactions
+    /// nor its root is visible: wait a few ticks for the node to catch up
+    /// before counting it as replaced (see [`UNEXPLAINED_TICKS`]).
+    fn unexplained_nonce(&mut self, id: u64) {
+        let Some(flight) = self.in_flight.get_mut(&id) else { return };
+        flight.unexplained += 1;
+        if flight.unexplained < UNEXPLAINED_TICKS {
+            tracing::debug!(
+                checkpoint = id,
+                "nonce used but no receipt visible yet; checking again"
+            );
+            return;
+        }
+        self.in_flight.remove(&id);
+        self.outcomes.do_send(SubmissionOutcome::Refused {
+            checkpoint_id: id,
+            reason: "its nonce was used by another transaction of the submitter's account"
+                .to_owned(),
+        });
+    }
+
     /// The nonce of `id` was used: which transaction made it, and did it
     /// attest the root?
     fn resolve(&mut self, id: u64, ctx: &mut Context<Self>) {
@@ -492,42 +528,41 @@ impl Submitter {
                         .filter(|e| e.commitmentsRoot == root)
                 });
                 if receipt.status() && event.is_some() {
-                    return Ok(SubmissionOutcome::Attested {
+                    return Ok(Some(SubmissionOutcome::Attested {
                         checkpoint_id: id,
                         tx: Some(receipt.transaction_hash),
                         block: receipt.block_number().unwrap_or_default(),
                         seconds: Some(since.elapsed().as_secs_f64()),
-                    });
+                    }));
                 }
             }
             match attested_at(&provider, attestations, root).await? {
-                0 => Ok(SubmissionOutcome::Refused {
-                    checkpoint_id: id,
-                    reason: match included {
-                        Some(receipt) => {
-                            format!("transaction {} reverted on chain", receipt.transaction_hash)
-                        }
-                        None => {
-                            "its nonce was used by another transaction of the submitter's account"
-                                .to_owned()
-                        }
-                    },
+                0 => Ok(match included {
+                    Some(receipt) => Some(SubmissionOutcome::Refused {
+                        checkpoint_id: id,
+                        reason: format!(
+                            "transaction {} reverted on chain",
+                            receipt.transaction_hash
+                        ),
+                    }),
+                    None => None,
                 }),
-                block => Ok(SubmissionOutcome::Attested {
+                block => Ok(Some(SubmissionOutcome::Attested {
                     checkpoint_id: id,
                     tx: None,
                     block,
                     seconds: None,
-                }),
+                })),
             }
         };
         ctx.spawn(work.into_actor(self).map(move |outcome, act, _| {
             act.busy.remove(&id);
             match outcome {
-                Ok(outcome) => {
+                Ok(Some(outcome)) => {
                     act.in_flight.remove(&id);
                     act.outcomes.do_send(outcome);
                 }
+                Ok(None) => act.unexplained_nonce(id),
                 Err(e) => {
                     let problem = act.l1.redact(&e);
                     tracing::warn!(
