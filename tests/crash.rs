@@ -141,11 +141,24 @@ async fn pause(delay: Duration) {
     }
 }
 
-fn devnet_options(dir: &tempfile::TempDir, operators: usize) -> DevnetOptions {
+/// The test's folder (and the guard that removes it), kept after the test
+/// (logs, stores) when `CHORUS_CRASH_KEEP` is set, to look into a failure.
+fn test_dir() -> (Option<tempfile::TempDir>, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    if std::env::var_os("CHORUS_CRASH_KEEP").is_some() {
+        let path = dir.keep();
+        eprintln!("keeping {}", path.display());
+        return (None, path);
+    }
+    let path = dir.path().to_path_buf();
+    (Some(dir), path)
+}
+
+fn devnet_options(dir: &Path, operators: usize) -> DevnetOptions {
     DevnetOptions {
         operators,
         rollups: 1,
-        dir: dir.path().join("devnet"),
+        dir: dir.join("devnet"),
         // A proposal every half second or so: more signing rounds per minute.
         l2_block_time: Duration::from_millis(500),
         ..Default::default()
@@ -312,7 +325,7 @@ struct OperatorCounts {
 async fn an_operator_killed_at_random_instants_while_signing_never_equivocates() {
     let kills = kill_count(CI_OPERATOR_KILLS);
     let (seed, mut rng) = seeded("operator crash loop");
-    let dir = tempfile::tempdir().unwrap();
+    let (_guard, dir) = test_dir();
     let options = DevnetOptions {
         operator_mode: Mode::Processes { chorus_exe: chorus_exe() },
         // Four: three keep the quorum while the fourth is down.
@@ -406,7 +419,7 @@ async fn an_operator_killed_at_random_instants_while_signing_never_equivocates()
     // The operator's own tools read the store too.
     let info = protection_cli(&config, "info", None);
     assert_eq!(info["integrityOk"], true, "chorus protection info: {info}");
-    let export = dir.path().join("history.json");
+    let export = dir.join("history.json");
     let report = protection_cli(&config, "export", Some(&export));
     let history: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
@@ -639,7 +652,7 @@ struct AggregatorCounts {
 async fn an_aggregator_killed_at_random_instants_loses_nothing_and_never_posts_twice() {
     let kills = kill_count(CI_AGGREGATOR_KILLS);
     let (seed, mut rng) = seeded("aggregator crash loop");
-    let dir = tempfile::tempdir().unwrap();
+    let (_guard, dir) = test_dir();
     let options = DevnetOptions {
         aggregator_mode: Mode::Processes { chorus_exe: chorus_exe() },
         ..devnet_options(&dir, 3)
