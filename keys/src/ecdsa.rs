@@ -177,7 +177,15 @@ pub fn signer_from_bytes(secret: &[u8]) -> Result<PrivateKeySigner, EcdsaKeystor
 /// passes cannot make the library panic or exhaust memory (the fuzz target
 /// `keystore_ecdsa` holds it to that).
 pub fn check_text(text: &str) -> Result<(), EcdsaKeystoreError> {
-    check(&parse_json(text)?)
+    let json = parse_json(text)?;
+    version_of(&json)?;
+    // Read from the text, not from `json`: a JSON object may repeat a key,
+    // and a `Value` keeps only the last one, while the library's reader
+    // refuses the repetition. Reading the checked fields the library's way
+    // (which refuses repeats too) checks exactly what it will read.
+    let header: Header =
+        serde_json::from_str(text).map_err(|err| EcdsaKeystoreError::Malformed(err.to_string()))?;
+    check(header)
 }
 
 fn read_text(path: &Path) -> Result<String, EcdsaKeystoreError> {
@@ -205,10 +213,7 @@ fn version_of(json: &Value) -> Result<(), EcdsaKeystoreError> {
 }
 
 /// Everything the library would otherwise trust.
-fn check(json: &Value) -> Result<(), EcdsaKeystoreError> {
-    version_of(json)?;
-    let header =
-        Header::deserialize(json).map_err(|err| EcdsaKeystoreError::Malformed(err.to_string()))?;
+fn check(header: Header) -> Result<(), EcdsaKeystoreError> {
     let crypto = header.crypto;
     let invalid = |what: String| EcdsaKeystoreError::InvalidParameter(what);
     if crypto.cipher != "aes-128-ctr" {
@@ -277,6 +282,20 @@ mod tests {
             decrypt(&tampered, &password),
             Err(EcdsaKeystoreError::InvalidParameter(_))
         ));
+    }
+
+    #[test]
+    fn repeated_fields_are_refused() {
+        // Found by the fuzz target keystore_ecdsa: a `Value` keeps the last
+        // of a repeated key, so the check judged other bytes than the ones
+        // the library reads.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ecdsa.json");
+        generate(&path, &Password::new("pw")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(check_text(&text).is_ok());
+        let repeated = text.replacen("\"kdf\":", "\"kdf\":\"scrypt\",\"kdf\":", 1);
+        assert!(matches!(check_text(&repeated), Err(EcdsaKeystoreError::Malformed(_))));
     }
 
     #[test]
