@@ -753,6 +753,12 @@ async fn an_aggregator_killed_at_random_instants_loses_nothing_and_never_posts_t
     // attestation. A transaction broadcast just before the stop may be
     // included after it: the store has it `submitting`, and the next start
     // must resolve it.
+    // With the operators stopped no new quorum forms, so what is in flight
+    // (a root included but not yet `confirmations` deep) is all there is to
+    // resolve: the rounds converge.
+    for index in 0..devnet.operator_count() {
+        devnet.stop_operator(index).await.unwrap();
+    }
     let mut settle_rounds = 0;
     let (last, on_l1) = loop {
         devnet.stop_aggregator().await;
