@@ -30,7 +30,6 @@
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap, HashSet},
     path::{Path, PathBuf},
-    process::Command,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
@@ -47,6 +46,7 @@ use chorus_slashing::{Detector, Evidence};
 use chorus_tests::{
     BoxError,
     api::{get_json, get_text, wait_for},
+    cli,
     l1::{assert_no_double_posts, submissions},
 };
 use chorus_wire::{CheckpointState, CheckpointStatus, Proposal, PublicSignature, routes};
@@ -270,19 +270,7 @@ fn check_operator_store<'a>(
 
 /// Runs `chorus protection <command> --json` on the operator's store.
 fn protection_cli(config: &NodeConfig, command: &str, out: Option<&Path>) -> serde_json::Value {
-    let mut cmd = Command::new(chorus_exe());
-    cmd.args(["protection", command, "--json", "--store"])
-        .arg(&config.operator.protection_db)
-        .arg("--deployment")
-        .arg(&config.l1.deployment)
-        .arg("--bls-keystore")
-        .arg(&config.operator.bls_keystore)
-        .arg("--password-file")
-        .arg(config.operator.bls_password_file.as_ref().unwrap());
-    if let Some(out) = out {
-        cmd.arg("--out").arg(out);
-    }
-    let output = cmd.output().unwrap();
+    let output = cli::protection(&chorus_exe(), config, command, out).unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),

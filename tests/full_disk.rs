@@ -25,8 +25,10 @@ use std::{
 
 use alloy::{primitives::Address, providers::Provider};
 use chorus_devnet::{Devnet, DevnetOptions};
+use chorus_operator::node::NodeConfig;
 use chorus_tests::{
     api::{get_json, get_text, wait_for},
+    cli,
     l1::{assert_no_double_posts, submissions},
 };
 use chorus_wire::{CheckpointState, CheckpointStatus, PublicSignature};
@@ -128,6 +130,27 @@ async fn attested_after(devnet: &Devnet, after: u64, operator: Address, signed: 
     .unwrap()
 }
 
+/// A devnet of 4 operators and 2 rollups, set up but not started, so that
+/// a store can be moved first.
+async fn set_up(dir: &tempfile::TempDir) -> Devnet {
+    let options = DevnetOptions {
+        operators: 4,
+        rollups: 2,
+        dir: dir.path().join("devnet"),
+        ..Default::default()
+    };
+    Devnet::setup(options).await.unwrap()
+}
+
+/// Starts what [`set_up`] left stopped, as `Devnet::start` does.
+async fn start_nodes(devnet: &mut Devnet) {
+    devnet.wait_for_rollups(LONG).await.unwrap();
+    devnet.start_aggregator().await.unwrap();
+    for index in 0..devnet.operator_count() {
+        devnet.start_operator(index).await.unwrap();
+    }
+}
+
 async fn newest_id(devnet: &Devnet) -> u64 {
     statuses(devnet).await.iter().map(|s| s.proposal.checkpoint_id).max().unwrap_or(0)
 }
@@ -138,13 +161,7 @@ async fn an_operator_on_a_full_disk_signs_nothing_unrecorded_and_recovers() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let options = DevnetOptions {
-        operators: 4,
-        rollups: 2,
-        dir: dir.path().join("devnet"),
-        ..Default::default()
-    };
-    let mut devnet = Devnet::setup(options).await.unwrap();
+    let mut devnet = set_up(&dir).await;
 
     // Operator 0's store moves onto its own small file system.
     let tmpfs = Tmpfs::mount(&dir.path().join("small-disk"), TMPFS_SIZE);
@@ -154,11 +171,7 @@ async fn an_operator_on_a_full_disk_signs_nothing_unrecorded_and_recovers() {
     config.operator.protection_db = store.clone();
     devnet.set_operator_config(0, config.clone()).unwrap();
 
-    devnet.wait_for_rollups(LONG).await.unwrap();
-    devnet.start_aggregator().await.unwrap();
-    for index in 0..devnet.operator_count() {
-        devnet.start_operator(index).await.unwrap();
-    }
+    start_nodes(&mut devnet).await;
     let operator = devnet.info().operators[0].address;
     let api = devnet.info().operators[0].api_url.clone();
     attested_after(&devnet, 0, operator, true).await;
@@ -216,7 +229,7 @@ async fn published_roots(devnet: &Devnet, operator: Address) -> Vec<String> {
 }
 
 /// Every checkpoint root the store recorded (`chorus protection export`).
-fn recorded_roots(config: &chorus_operator::node::NodeConfig) -> Vec<String> {
+fn recorded_roots(config: &NodeConfig) -> Vec<String> {
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("history.json");
     let (ok, output) = protection(config, "export", &[&file]);
@@ -232,24 +245,8 @@ fn recorded_roots(config: &chorus_operator::node::NodeConfig) -> Vec<String> {
 }
 
 /// Runs `chorus protection <command>` on the operator's store.
-fn protection(
-    config: &chorus_operator::node::NodeConfig,
-    command: &str,
-    extra: &[&Path],
-) -> (bool, String) {
-    let mut cmd = Command::new(chorus_exe());
-    cmd.args(["protection", command, "--store"])
-        .arg(&config.operator.protection_db)
-        .arg("--deployment")
-        .arg(&config.l1.deployment)
-        .arg("--bls-keystore")
-        .arg(&config.operator.bls_keystore)
-        .arg("--password-file")
-        .arg(config.operator.bls_password_file.as_ref().unwrap());
-    if let Some(file) = extra.first() {
-        cmd.arg("--out").arg(file);
-    }
-    let output = cmd.output().unwrap();
+fn protection(config: &NodeConfig, command: &str, extra: &[&Path]) -> (bool, String) {
+    let output = cli::protection(&chorus_exe(), config, command, extra.first().copied()).unwrap();
     let all = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -264,13 +261,7 @@ async fn an_aggregator_on_a_full_disk_posts_nothing_unrecorded_and_recovers() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let options = DevnetOptions {
-        operators: 4,
-        rollups: 2,
-        dir: dir.path().join("devnet"),
-        ..Default::default()
-    };
-    let mut devnet = Devnet::setup(options).await.unwrap();
+    let mut devnet = set_up(&dir).await;
 
     // The aggregator's store (created at its first start) lives on its own
     // small file system.
@@ -279,11 +270,7 @@ async fn an_aggregator_on_a_full_disk_posts_nothing_unrecorded_and_recovers() {
     config.store.path = tmpfs.path.join("aggregator.sqlite");
     devnet.set_aggregator_config(config).unwrap();
 
-    devnet.wait_for_rollups(LONG).await.unwrap();
-    devnet.start_aggregator().await.unwrap();
-    for index in 0..devnet.operator_count() {
-        devnet.start_operator(index).await.unwrap();
-    }
+    start_nodes(&mut devnet).await;
     devnet.wait_for_checkpoints(1, LONG).await.unwrap();
 
     // Full: whatever is in flight settles, then nothing new lands on L1.

@@ -39,6 +39,7 @@ use chorus_operator::node::{NodeConfig, config::AggregatorEndpoint};
 use chorus_rollup::{RollupReader, Safety};
 use chorus_tests::{
     api::{get_text, wait_for},
+    cli,
     lying_rpc::{LyingRpc, lie_about},
     malicious_aggregator::{Answer, MaliciousAggregator},
 };
@@ -98,19 +99,7 @@ async fn refused_by_protection(devnet: &Devnet) -> u64 {
 /// Runs `chorus protection <command> --json` on operator 0's store;
 /// returns whether it succeeded, its stdout, and everything it printed.
 fn protection(config: &NodeConfig, command: &str, extra: &[&Path]) -> (bool, String, String) {
-    let mut cmd = Command::new(chorus_exe());
-    cmd.args(["protection", command, "--json", "--store"])
-        .arg(&config.operator.protection_db)
-        .arg("--deployment")
-        .arg(&config.l1.deployment)
-        .arg("--bls-keystore")
-        .arg(&config.operator.bls_keystore)
-        .arg("--password-file")
-        .arg(config.operator.bls_password_file.as_ref().unwrap());
-    if let Some(file) = extra.first() {
-        cmd.arg(if command == "export" { "--out" } else { "--file" }).arg(file);
-    }
-    let output = cmd.output().unwrap();
+    let output = cli::protection(&chorus_exe(), config, command, extra.first().copied()).unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let all = format!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
     (output.status.success(), stdout, all)

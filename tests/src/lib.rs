@@ -6,6 +6,7 @@
 //! stand a chain up is here, so each test reads as the scenario it checks.
 
 pub mod api;
+pub mod cli;
 pub mod fault_proxy;
 pub mod feeds;
 pub mod l1;
