@@ -435,6 +435,15 @@ enum Resolution {
     Unseen,
 }
 
+impl Resolution {
+    /// The root attested at `block` by a transaction that is not ours (or
+    /// not found): the checkpoint is attested all the same.
+    fn attested_by_another(checkpoint_id: u64, block: u64) -> Self {
+        let outcome = SubmissionOutcome::Attested { checkpoint_id, tx: None, block, seconds: None };
+        Self::At { outcome, block }
+    }
+}
+
 impl Handler<Watch> for Submitter {
     type Result = ();
 
@@ -571,32 +580,14 @@ impl Submitter {
                                 receipt.transaction_hash
                             ),
                         },
-                        block => {
-                            return Ok(Resolution::At {
-                                outcome: SubmissionOutcome::Attested {
-                                    checkpoint_id: id,
-                                    tx: None,
-                                    block,
-                                    seconds: None,
-                                },
-                                block,
-                            });
-                        }
+                        block => return Ok(Resolution::attested_by_another(id, block)),
                     }
                 };
                 return Ok(Resolution::At { outcome, block });
             }
             match attested_at(&provider, attestations, root).await? {
                 0 => Ok(Resolution::Unseen),
-                block => Ok(Resolution::At {
-                    outcome: SubmissionOutcome::Attested {
-                        checkpoint_id: id,
-                        tx: None,
-                        block,
-                        seconds: None,
-                    },
-                    block,
-                }),
+                block => Ok(Resolution::attested_by_another(id, block)),
             }
         };
         ctx.spawn(work.into_actor(self).map(move |resolution, act, _| {
