@@ -532,7 +532,8 @@ impl QuorumCollector {
     /// place.
     ///
     /// Otherwise no pairing is computed; the signature is
-    /// [`Pending`](SignatureStatus::Pending) until [`try_finish`](Self::try_finish).
+    /// [`Pending`](SignatureStatus::Pending) until
+    /// [`verify_pending`](Self::verify_pending) or [`try_finish`](Self::try_finish).
     pub fn add(&mut self, operator: Address, signature: &[u8]) -> Result<Added, Rejected> {
         let position =
             self.signers.position(&operator).ok_or(Rejected::UnknownOperator(operator))?;
@@ -603,21 +604,7 @@ impl QuorumCollector {
         if !self.reaches(self.collected_weight) {
             return self.waiting();
         }
-        let mut sums = self.pending_sums();
-        if let Some((signatures, keys)) = self.pending_root(&sums) {
-            // The common case, all valid: one check of the sum, added up
-            // directly; the tree of signature sums only if it fails.
-            self.verifications += 1;
-            let check = self.prepared.check_sum(&signatures, &keys);
-            if check.verdict().is_ok() {
-                add_to(&mut self.verified_sum, &signatures);
-                self.set_status(1, SignatureStatus::Verified);
-            } else {
-                sums.signatures =
-                    sum_up(self.signers.tree, |p| self.pending(p).map(UncheckedSignatureSum::of));
-                self.bisect(&sums, 1, Known::Checked(check));
-            }
-        }
+        self.verify_pending();
         if !self.reaches(self.collected_weight) {
             return self.waiting();
         }
@@ -627,6 +614,44 @@ impl QuorumCollector {
                 Outcome::Ready(Box::new(aggregate))
             }
             None => self.waiting(),
+        }
+    }
+
+    /// Checks every pending signature now, quorum or not: their sum with
+    /// one subgroup check and one pairing check and, if that fails,
+    /// bisection, so that each ends `Verified` or `Invalid`. With nothing
+    /// pending it computes nothing.
+    ///
+    /// The service calls it on whatever arrived while the previous check
+    /// ran, so that each answer says whether the signature verified at the
+    /// cost of one pairing per batch, not per signature;
+    /// [`try_finish`](Self::try_finish) calls it once the quorum is in
+    /// reach.
+    pub fn verify_pending(&mut self) {
+        let mut sums = self.pending_sums();
+        let Some((signatures, keys)) = self.pending_root(&sums) else { return };
+        // The common case, all valid: one check of the sum, added up
+        // directly; the tree of signature sums only if it fails.
+        self.verifications += 1;
+        let check = self.prepared.check_sum(&signatures, &keys);
+        if check.verdict().is_ok() {
+            add_to(&mut self.verified_sum, &signatures);
+            self.set_status(1, SignatureStatus::Verified);
+        } else {
+            sums.signatures =
+                sum_up(self.signers.tree, |p| self.pending(p).map(UncheckedSignatureSum::of));
+            self.bisect(&sums, 1, Known::Checked(check));
+        }
+    }
+
+    /// What became of `signature`, sent in `operator`'s name and accepted
+    /// by [`add`](Self::add): its status while the operator's place still
+    /// holds it, else `Invalid` (a held signature is replaced only once it
+    /// is found invalid).
+    pub fn verdict(&self, operator: &Address, signature: &[u8]) -> SignatureStatus {
+        match self.slot(operator) {
+            Some(slot) if slot.bytes.as_slice() == signature => slot.status,
+            _ => SignatureStatus::Invalid,
         }
     }
 
@@ -1064,6 +1089,47 @@ mod tests {
         assert!(collector.verifications() <= 1 + 2 * 5, "{} checks", collector.verifications());
         let verified = collector.results().filter(|(_, s)| *s == SignatureStatus::Verified).count();
         assert_eq!(verified, n - 1);
+    }
+
+    #[test]
+    fn a_batch_is_checked_below_the_quorum_and_each_sender_gets_its_verdict() {
+        let n = 16;
+        let f = fixture(&vec![10; n]);
+        let mut collector = f.collector(QUORUM_BPS);
+        // One batch of four, far below the quorum: two valid, a forgery in
+        // the name of an operator who has not signed, and one replaced.
+        let forged = f.secrets[0].sign(b"another chain").to_bytes();
+        let first_junk = SecretKey::random().sign(f.message.as_slice()).to_bytes();
+        f.add(&mut collector, 1);
+        f.add(&mut collector, 2);
+        collector.add(f.operators[5], &forged).unwrap();
+        collector.add(f.operators[7], &first_junk).unwrap();
+        // Operator 7's own signature checks the held one alone (one pairing)
+        // and takes its place.
+        assert!(f.add(&mut collector, 7).replaced_invalid);
+        let before = collector.verifications();
+        collector.verify_pending();
+        assert!(collector.verifications() > before, "checked below the quorum");
+        let verdict = |i: usize, bytes: &[u8]| collector.verdict(&f.operators[i], bytes);
+        assert_eq!(verdict(1, &f.signature(1)), SignatureStatus::Verified);
+        assert_eq!(verdict(2, &f.signature(2)), SignatureStatus::Verified);
+        assert_eq!(verdict(5, &forged), SignatureStatus::Invalid);
+        assert_eq!(verdict(7, &first_junk), SignatureStatus::Invalid, "replaced, so invalid");
+        assert_eq!(verdict(7, &f.signature(7)), SignatureStatus::Verified);
+        assert_eq!(collector.collected_weight(), U256::from(30));
+        // Nothing pending: no new check; the rest then completes the quorum
+        // with one more check of the new batch.
+        let checks = collector.verifications();
+        collector.verify_pending();
+        assert_eq!(collector.verifications(), checks);
+        for i in (8..n).chain([0, 3, 4]) {
+            f.add(&mut collector, i);
+        }
+        let aggregate = ready(collector.try_finish());
+        assert_eq!(collector.verifications(), checks + 1);
+        // All but operators 5 (forged) and 6 (silent).
+        assert_eq!(aggregate.signers.len(), n - 2);
+        f.check_independently(&aggregate);
     }
 
     #[test]

@@ -357,12 +357,19 @@ async fn honest_operators_get_checkpoints_attested_and_bad_answers_get_4xx() -> 
     // Two honest signatures, one repeated.
     assert_eq!(api.sign(&chain.sign(0, &first)).await?.status, ReceiptStatus::Accepted);
     assert_eq!(api.sign(&chain.sign(0, &first)).await?.status, ReceiptStatus::Duplicate);
+    // A well-formed signature over another message while the quorum is out
+    // of reach: its answer waits for the check of its batch, so it is
+    // refused at once and never shown as a signer.
+    let mut early_forgery = chain.sign(2, &first);
+    early_forgery.signature =
+        Bytes::copy_from_slice(&chain.operators[2].1.sign(b"something earlier").to_bytes());
+    api.refused(routes::SIGNATURES, &early_forgery, 400, "invalid_signature").await?;
+    assert_eq!(api.checkpoint(first.checkpoint_id).await?.signers, vec![chain.operators[0].0]);
     let receipt = api.sign(&chain.sign(1, &first)).await?;
     assert_eq!(receipt.checkpoint.state, CheckpointState::Open);
     let waiting = receipt.checkpoint.waiting_for.unwrap_or_default();
     assert!(waiting.starts_with("quorum: 2 of 4 operators"), "{waiting}");
-    // A well-formed signature over another message: found by the aggregate
-    // check once it could complete the quorum.
+    // And one that could complete the quorum.
     let mut forged = chain.sign(2, &first);
     forged.signature =
         Bytes::copy_from_slice(&chain.operators[2].1.sign(b"something else").to_bytes());
@@ -388,7 +395,7 @@ async fn honest_operators_get_checkpoints_attested_and_bad_answers_get_4xx() -> 
     let metrics = api.text(routes::METRICS).await?;
     assert!(metrics.contains("chorus_checkpoints_attested_total 1"), "{metrics}");
     assert!(
-        metrics.contains("chorus_signatures_total{result=\"invalid_signature\"} 1"),
+        metrics.contains("chorus_signatures_total{result=\"invalid_signature\"} 2"),
         "{metrics}"
     );
     let status: serde_json::Value = serde_json::from_str(&api.text(routes::STATUS).await?)?;

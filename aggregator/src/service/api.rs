@@ -350,7 +350,9 @@ async fn next_proposal(
 /// (EIP-712, binding the L1 chain id, the attestation contract, the table
 /// version and the commitments root). The signature is the only
 /// credential: it must verify under the operator's key in that table
-/// version.
+/// version. The answer comes once the signature has been checked, in a
+/// batch with the others that arrived meanwhile, and recorded: `accepted`
+/// means it verified.
 #[utoipa::path(
     post,
     path = routes::SIGNATURES,
@@ -374,7 +376,12 @@ async fn signatures(
     state: State,
     body: web::Json<SignedCheckpoint>,
 ) -> Result<HttpResponse, ApiFailure> {
-    let receipt = ask(&state.checkpoints, ReceiveSignature(body.into_inner())).await??;
+    let pending = ask(&state.checkpoints, ReceiveSignature(body.into_inner())).await??;
+    let receipt = pending.await.map_err(|_| {
+        ApiFailure::unavailable(
+            "the aggregator stopped before checking this signature: send it again",
+        )
+    })??;
     Ok(HttpResponse::Ok().json(receipt))
 }
 

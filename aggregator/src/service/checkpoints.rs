@@ -33,12 +33,12 @@ use tokio::sync::oneshot;
 use super::{
     api::ApiFailure,
     collect::{
-        AddSignature, CloseCollector, CollectError, Collectors, OpenCollector,
-        VerifyOperatorSignature,
+        AddSignature, CloseCollector, CollectError, Collectors, OpenCollector, Settled,
+        VerifyOperatorSignature, VerifyPending,
     },
     metrics::Metrics,
     store::{
-        ForgetSignatures, Loaded, RecordProposal, RecordRejection, RecordSignature, RecordState,
+        ForgetSignatures, Loaded, RecordProposal, RecordRejection, RecordSignatures, RecordState,
         StoreActor, StoredCheckpoint, now_ms,
     },
 };
@@ -91,6 +91,10 @@ struct Entry {
     unreachable: bool,
     /// The L1 block whose inclusion of its transaction a reorg undid.
     reorged_from: Option<u64>,
+    /// Senders waiting for the check of their signature.
+    awaiting: Vec<Awaiting>,
+    /// Whether a batch check of `awaiting` is running.
+    verifying: bool,
 }
 
 /// The life of every checkpoint (see the [module docs](self)).
@@ -232,6 +236,8 @@ impl Entry {
             l1_block: stored.l1_block,
             unreachable: false,
             reorged_from: None,
+            awaiting: Vec::new(),
+            verifying: false,
         }
     }
 
@@ -411,16 +417,18 @@ impl Actor for Checkpoints {
                     tracing::error!(checkpoint = id, "cannot reopen the checkpoint's collector");
                     continue;
                 }
-                let mut quorum = false;
                 for (operator, signature) in signatures {
-                    if let Ok(Ok(collected)) = collectors
-                        .send(AddSignature { id, operator, signature, every_status: true })
-                        .await
-                    {
-                        quorum = collected.aggregate.is_some();
-                        results.push((id, collected));
-                    }
+                    let _ = collectors.send(AddSignature { id, operator, signature }).await;
                 }
+                // One batch check of everything stored (nothing waits).
+                let Ok(Ok(settled)) =
+                    collectors.send(VerifyPending { id, awaited: Vec::new() }).await
+                else {
+                    tracing::error!(checkpoint = id, "cannot re-check the stored signatures");
+                    continue;
+                };
+                let quorum = settled.aggregate.is_some();
+                results.push((id, settled));
                 // Its stored signatures make a quorum but it is still open:
                 // the process died between recording the last of them and
                 // recording the move to submitting. No signature will come
@@ -456,11 +464,11 @@ impl Actor for Checkpoints {
                     entry.state = CheckpointState::Submitting;
                 }
             }
-            for (id, collected) in results {
+            for (id, settled) in results {
                 let Some(entry) = act.entries.get_mut(&id) else { continue };
-                entry.statuses = collected.statuses.into_iter().collect();
-                entry.collected_weight = collected.collected_weight;
-                if let Some(aggregate) = collected.aggregate
+                entry.statuses = settled.statuses.into_iter().collect();
+                entry.collected_weight = settled.collected_weight;
+                if let Some(aggregate) = settled.aggregate
                     && entry.state == CheckpointState::Submitting
                 {
                     // The submitter checks the store for a pinned
@@ -668,6 +676,8 @@ impl Handler<Propose> for Checkpoints {
                     l1_block: None,
                     unreachable: false,
                     reorged_from: None,
+                    awaiting: Vec::new(),
+                    verifying: false,
                 },
             );
             act.metrics.proposed.inc();
@@ -725,9 +735,10 @@ impl Handler<NextProposal> for Checkpoints {
     }
 }
 
-/// An operator's signature, from the API.
+/// An operator's signature, from the API; answered with the receipt to
+/// come once it is checked.
 #[derive(Debug, Message)]
-#[rtype(result = "Result<Receipt, ApiFailure>")]
+#[rtype(result = "Result<PendingReceipt, ApiFailure>")]
 pub struct ReceiveSignature(pub SignedCheckpoint);
 
 fn unknown_checkpoint(id: u64) -> ApiFailure {
@@ -826,132 +837,264 @@ fn refusal(refused: &Rejected) -> ApiFailure {
     }
 }
 
-/// What a signature led to, computed off the actor.
-enum SignatureResult {
-    Duplicate,
-    Accepted { collected: Box<super::collect::Collected>, quorum: Option<Box<Aggregate>> },
+/// The answer to a signature, sent once the batch it joined is checked.
+pub type PendingReceipt = oneshot::Receiver<Result<Receipt, ApiFailure>>;
+
+/// A sender waiting for the check of the signature it sent.
+#[derive(Debug)]
+struct Awaiting {
+    operator: Address,
+    signature: Bytes,
+    /// What to answer if it verifies (`Accepted`, or `Duplicate` for the
+    /// same bytes sent again while the first copy waits).
+    status: ReceiptStatus,
+    answer: oneshot::Sender<Result<Receipt, ApiFailure>>,
+}
+
+fn invalid_signature(id: u64, operator: Address) -> ApiFailure {
+    ApiFailure::bad_request(
+        "invalid_signature",
+        format!(
+            "signature from {operator} does not verify over checkpoint {id}'s message under its registered key: check the key and the domain (L1 chain id, attestation contract)"
+        ),
+    )
+}
+
+fn stopping() -> ApiFailure {
+    ApiFailure::unavailable("the aggregator is stopping")
 }
 
 impl Handler<ReceiveSignature> for Checkpoints {
-    type Result = AtomicResponse<Self, Result<Receipt, ApiFailure>>;
+    type Result = AtomicResponse<Self, Result<PendingReceipt, ApiFailure>>;
 
+    /// Takes a signature into the checkpoint's collector (pending) and
+    /// answers with a receipt to come: the signature is recorded, published
+    /// and acknowledged only once a batch check says it verifies (see
+    /// [`Checkpoints::verify_batch`]). Atomic only for the cheap addition.
     fn handle(&mut self, msg: ReceiveSignature, _: &mut Context<Self>) -> Self::Result {
         let signed = msg.0;
         let id = signed.checkpoint_id;
-        let state = match self.check_answer(id, signed.table_version, signed.commitments_root) {
-            Ok(entry) => entry.state,
-            Err(failure) => {
-                self.metrics.signature(failure.code);
-                return AtomicResponse::new(Box::pin(fut::ready(Err(failure))));
-            }
-        };
-        let (store, collectors) = (self.store.clone(), self.collectors.clone());
+        if let Err(failure) = self.check_answer(id, signed.table_version, signed.commitments_root) {
+            self.metrics.signature(failure.code);
+            return AtomicResponse::new(Box::pin(fut::ready(Err(failure))));
+        }
         let operator = signed.operator;
-        let kept = signed.signature.clone();
-        let work = async move {
-            let added = collectors
-                .send(AddSignature {
-                    id,
-                    operator,
-                    signature: signed.signature.clone(),
-                    every_status: false,
-                })
-                .await
-                .map_err(|_| ApiFailure::unavailable("the aggregator is stopping"))?;
-            let collected = match added {
-                Ok(collected) => collected,
+        let signature = signed.signature.clone();
+        let added =
+            self.collectors.send(AddSignature { id, operator, signature: signed.signature });
+        AtomicResponse::new(Box::pin(added.into_actor(self).map(move |added, act, ctx| {
+            let status = match added.map_err(|_| stopping())? {
+                Ok(_) => ReceiptStatus::Accepted,
                 Err(CollectError::Refused(Rejected::Duplicate(_))) => {
-                    return Ok(SignatureResult::Duplicate);
+                    let recorded = act
+                        .entries
+                        .get(&id)
+                        .and_then(|entry| entry.signatures.get(&operator))
+                        .is_some_and(|held| *held == signature);
+                    if recorded {
+                        act.metrics.signature("duplicate");
+                        let (answer, receipt) = oneshot::channel();
+                        let _ = answer.send(Ok(act.receipt(id, ReceiptStatus::Duplicate)));
+                        return Ok(receipt);
+                    }
+                    // Its first copy still waits for its check (or was
+                    // verified but not recorded): answer with it.
+                    ReceiptStatus::Duplicate
                 }
-                Err(CollectError::Refused(refused)) => return Err(refusal(&refused)),
+                Err(CollectError::Refused(refused)) => {
+                    let failure = refusal(&refused);
+                    act.metrics.signature(failure.code);
+                    return Err(failure);
+                }
                 Err(CollectError::Closed(id)) => {
+                    act.metrics.signature("checkpoint_closed");
                     return Err(ApiFailure::conflict(
                         "checkpoint_closed",
                         format!("checkpoint {id} no longer takes signatures"),
                     ));
                 }
             };
-            let invalid: Vec<Address> = collected
-                .statuses
-                .iter()
-                .filter(|(_, status)| *status == SignatureStatus::Invalid)
-                .map(|(operator, _)| *operator)
-                .collect();
-            if !invalid.is_empty() {
-                // Found invalid by this aggregate check: not part of the
-                // public record, nor re-checked after a restart.
-                store.do_send(ForgetSignatures { checkpoint_id: id, operators: invalid });
-            }
-            let status = collected.statuses.iter().find(|(a, _)| *a == operator).map(|(_, s)| *s);
-            if status == Some(SignatureStatus::Invalid) {
-                return Err(ApiFailure::bad_request(
-                    "invalid_signature",
-                    format!(
-                        "signature from {operator} does not verify over checkpoint {id}'s message under its registered key: check the key and the domain (L1 chain id, attestation contract)"
-                    ),
-                ));
+            let entry = act.entries.get_mut(&id).ok_or_else(|| unknown_checkpoint(id))?;
+            let (answer, receipt) = oneshot::channel();
+            entry.awaiting.push(Awaiting { operator, signature, status, answer });
+            act.verify_batch(id, ctx);
+            Ok(receipt)
+        })))
+    }
+}
+
+impl Checkpoints {
+    /// Checks, as one batch, every signature of checkpoint `id` whose
+    /// sender waits, unless a check of it is already running: that one
+    /// calls again when it is done, so whatever arrived meanwhile forms the
+    /// next batch. One pairing per batch (when all verify) instead of one
+    /// per signature; at a trickle each signature is its own batch, under
+    /// a burst the batches grow with it.
+    fn verify_batch(&mut self, id: u64, ctx: &mut Context<Self>) {
+        let Some(entry) = self.entries.get_mut(&id) else { return };
+        if entry.verifying || entry.awaiting.is_empty() {
+            return;
+        }
+        entry.verifying = true;
+        let awaited: Vec<(Address, Bytes)> =
+            entry.awaiting.iter().map(|a| (a.operator, a.signature.clone())).collect();
+        let check = self.collectors.send(VerifyPending { id, awaited: awaited.clone() });
+        ctx.spawn(check.into_actor(self).map(move |settled, act, ctx| match settled {
+            Ok(Ok(settled)) => act.apply_batch(id, awaited, settled, ctx),
+            Ok(Err(CollectError::Closed(_))) => act.fail_awaiting(id, |_| {
+                ApiFailure::conflict(
+                    "checkpoint_closed",
+                    format!("checkpoint {id} no longer takes signatures"),
+                )
+            }),
+            Ok(Err(CollectError::Refused(_))) | Err(_) => act.fail_awaiting(id, |_| stopping()),
+        }));
+    }
+
+    /// Answers every waiting sender of checkpoint `id` with `failure`.
+    fn fail_awaiting(&mut self, id: u64, failure: impl Fn(Address) -> ApiFailure) {
+        let Some(entry) = self.entries.get_mut(&id) else { return };
+        entry.verifying = false;
+        for awaiting in std::mem::take(&mut entry.awaiting) {
+            let failure = failure(awaiting.operator);
+            self.metrics.signature(failure.code);
+            let _ = awaiting.answer.send(Err(failure));
+        }
+    }
+
+    /// Applies a batch check: the signatures that verified are recorded
+    /// (one store transaction), then published and acknowledged; the
+    /// invalid ones are answered `400 invalid_signature` and never
+    /// published; a quorum is recorded as `Submitting` and submitted. The
+    /// actor waits for the store, so nothing reads a half-applied batch.
+    fn apply_batch(
+        &mut self,
+        id: u64,
+        awaited: Vec<(Address, Bytes)>,
+        settled: Settled,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(entry) = self.entries.get(&id) else { return };
+        let verdicts: HashMap<(Address, Bytes), SignatureStatus> =
+            awaited.into_iter().zip(settled.verdicts.iter().copied()).collect();
+        let verified: Vec<(Address, Bytes)> = verdicts
+            .iter()
+            .filter(|(_, status)| **status == SignatureStatus::Verified)
+            .map(|(key, _)| key.clone())
+            .filter(|(operator, signature)| entry.signatures.get(operator) != Some(signature))
+            .collect();
+        // Recorded before a restart but found invalid now (a store written
+        // before signatures were checked on arrival): not part of the
+        // public record any more.
+        let forgotten: Vec<Address> = settled
+            .statuses
+            .iter()
+            .filter(|(operator, status)| {
+                *status == SignatureStatus::Invalid && entry.signatures.contains_key(operator)
+            })
+            .map(|(operator, _)| *operator)
+            .collect();
+        let quorum = settled.aggregate.is_some() && entry.state == CheckpointState::Open;
+        let store = self.store.clone();
+        let record = async move {
+            if !forgotten.is_empty() {
+                store
+                    .send(ForgetSignatures { checkpoint_id: id, operators: forgotten.clone() })
+                    .await
+                    .map_err(|_| stopping())?
+                    .map_err(|e| ApiFailure::internal(e.to_string()))?;
             }
             store
-                .send(RecordSignature { checkpoint_id: id, operator, signature: signed.signature })
+                .send(RecordSignatures { checkpoint_id: id, signatures: verified.clone() })
                 .await
-                .map_err(|_| ApiFailure::unavailable("the aggregator is stopping"))?
+                .map_err(|_| stopping())?
                 .map_err(|e| ApiFailure::internal(e.to_string()))?;
-            let quorum = match (&collected.aggregate, state) {
-                (Some(aggregate), CheckpointState::Open) => {
-                    store
-                        .send(RecordState {
-                            id,
-                            state: CheckpointState::Submitting,
-                            inclusion: None,
-                        })
-                        .await
-                        .map_err(|_| ApiFailure::unavailable("the aggregator is stopping"))?
-                        .map_err(|e| ApiFailure::internal(e.to_string()))?;
-                    Some(Box::new(aggregate.clone()))
-                }
-                _ => None,
-            };
-            Ok(SignatureResult::Accepted { collected: Box::new(collected), quorum })
+            if quorum {
+                store
+                    .send(RecordState { id, state: CheckpointState::Submitting, inclusion: None })
+                    .await
+                    .map_err(|_| stopping())?
+                    .map_err(|e| ApiFailure::internal(e.to_string()))?;
+            }
+            Ok::<_, ApiFailure>((verified, forgotten))
         };
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(move |result, act, _| {
-            let result = result.inspect_err(|failure| act.metrics.signature(failure.code))?;
-            let Some(entry) = act.entries.get_mut(&id) else {
-                return Err(unknown_checkpoint(id));
-            };
-            let status = match result {
-                SignatureResult::Duplicate => {
-                    act.metrics.signature("duplicate");
-                    ReceiptStatus::Duplicate
+        ctx.wait(record.into_actor(self).map(move |recorded, act, ctx| {
+            match recorded {
+                Ok((verified, forgotten)) => {
+                    act.publish_batch(id, verified, &forgotten, settled, &verdicts);
                 }
-                SignatureResult::Accepted { collected, quorum } => {
-                    act.metrics.signature("accepted");
-                    entry.signatures.insert(operator, kept);
-                    // Only what this signature changed (see `Collected`).
-                    entry.statuses.extend(collected.statuses);
-                    entry.collected_weight = collected.collected_weight;
-                    if let Some(aggregate) = quorum {
-                        entry.state = CheckpointState::Submitting;
-                        let seconds = now_ms().saturating_sub(entry.created_ms) as f64 / 1000.0;
-                        act.metrics.quorum_latency.observe(seconds);
-                        tracing::info!(
-                            checkpoint = id,
-                            signers = aggregate.signers.len(),
-                            signed_weight = %aggregate.signed_weight,
-                            seconds,
-                            "quorum reached"
-                        );
-                        act.submitter.do_send(SubmitAggregate {
-                            checkpoint_id: id,
-                            commitments: entry.proposal.commitments.clone(),
-                            root: entry.proposal.commitments_root,
-                            aggregate: *aggregate,
-                        });
-                    }
-                    ReceiptStatus::Accepted
+                Err(failure) => {
+                    tracing::error!(checkpoint = id, %failure, "cannot record verified signatures");
+                    // Nothing was published; the senders may send again.
+                    act.fail_awaiting(id, |_| failure.clone());
                 }
+            }
+            if let Some(entry) = act.entries.get_mut(&id) {
+                entry.verifying = false;
+            }
+            act.verify_batch(id, ctx);
+        }));
+    }
+
+    /// After the store recorded a batch: publishes its verified signatures,
+    /// answers the senders it settled, and submits a quorum.
+    fn publish_batch(
+        &mut self,
+        id: u64,
+        verified: Vec<(Address, Bytes)>,
+        forgotten: &[Address],
+        settled: Settled,
+        verdicts: &HashMap<(Address, Bytes), SignatureStatus>,
+    ) {
+        let Some(entry) = self.entries.get_mut(&id) else { return };
+        for operator in forgotten {
+            entry.signatures.remove(operator);
+        }
+        entry.signatures.extend(verified);
+        entry.statuses = settled.statuses.into_iter().collect();
+        entry.collected_weight = settled.collected_weight;
+        let (settled_now, still_waiting): (Vec<Awaiting>, Vec<Awaiting>) =
+            std::mem::take(&mut entry.awaiting).into_iter().partition(|a| {
+                verdicts
+                    .get(&(a.operator, a.signature.clone()))
+                    .is_some_and(|status| *status != SignatureStatus::Pending)
+            });
+        entry.awaiting = still_waiting;
+        if let Some(aggregate) = settled.aggregate
+            && entry.state == CheckpointState::Open
+        {
+            entry.state = CheckpointState::Submitting;
+            let seconds = now_ms().saturating_sub(entry.created_ms) as f64 / 1000.0;
+            self.metrics.quorum_latency.observe(seconds);
+            tracing::info!(
+                checkpoint = id,
+                signers = aggregate.signers.len(),
+                signed_weight = %aggregate.signed_weight,
+                seconds,
+                "quorum reached"
+            );
+            self.submitter.do_send(SubmitAggregate {
+                checkpoint_id: id,
+                commitments: entry.proposal.commitments.clone(),
+                root: entry.proposal.commitments_root,
+                aggregate,
+            });
+        }
+        for awaiting in settled_now {
+            let operator = awaiting.operator;
+            let verdict = verdicts.get(&(operator, awaiting.signature.clone()));
+            let answer = if verdict == Some(&SignatureStatus::Verified) {
+                self.metrics.signature(match awaiting.status {
+                    ReceiptStatus::Duplicate => "duplicate",
+                    _ => "accepted",
+                });
+                Ok(self.receipt(id, awaiting.status))
+            } else {
+                self.metrics.signature("invalid_signature");
+                Err(invalid_signature(id, operator))
             };
-            Ok(act.receipt(id, status))
-        })))
+            let _ = awaiting.answer.send(answer);
+        }
     }
 }
 

@@ -72,27 +72,14 @@ pub enum CollectError {
     Refused(#[from] Rejected),
 }
 
-/// What adding a signature led to.
-#[derive(Debug, Clone)]
-pub struct Collected {
-    /// The collector's answer.
-    pub added: Added,
-    /// The verified aggregate, when the quorum is reached.
-    pub aggregate: Option<Aggregate>,
-    /// The statuses this signature may have changed, to apply over the
-    /// ones known: its own, and every accepted signature's when a
-    /// verification ran (it may settle any pending one) or when
-    /// [`AddSignature::every_status`] asked. Listing every status after
-    /// every signature cost `O(n)` per signature, `O(n^2)` per checkpoint.
-    pub statuses: Vec<(Address, SignatureStatus)>,
-    /// The weight of the signatures not found invalid.
-    pub collected_weight: U256,
-}
-
-/// Add an operator's signature; aggregate and verify once it may complete
-/// a quorum.
+/// Add an operator's signature to a checkpoint's collector: decoded and
+/// held [`Pending`](SignatureStatus::Pending) until the next
+/// [`VerifyPending`]. Cheap (a point decoding; one pairing only when it
+/// displaces a pending signature held in the same name, see
+/// [`QuorumCollector::add`]), so the thread keeps taking signatures while
+/// others wait for their batch to be checked.
 #[derive(Debug, Message)]
-#[rtype(result = "Result<Collected, CollectError>")]
+#[rtype(result = "Result<Added, CollectError>")]
 pub struct AddSignature {
     /// The checkpoint.
     pub id: u64,
@@ -100,48 +87,70 @@ pub struct AddSignature {
     pub operator: Address,
     /// The 48-byte compressed signature.
     pub signature: Bytes,
-    /// Answer every accepted signature's status, not only the ones this
-    /// signature changed (to rebuild them, as on a restart).
-    pub every_status: bool,
 }
 
 impl Handler<AddSignature> for Collectors {
-    type Result = Result<Collected, CollectError>;
+    type Result = Result<Added, CollectError>;
     fn handle(&mut self, msg: AddSignature, _: &mut SyncContext<Self>) -> Self::Result {
         let collector = self.open.get_mut(&msg.id).ok_or(CollectError::Closed(msg.id))?;
-        Ok(collect(collector, msg.operator, &msg.signature, msg.every_status)?)
+        Ok(collector.add(msg.operator, &msg.signature)?)
     }
 }
 
-/// Adds `operator`'s signature to `collector` and, when it may complete a
-/// quorum, aggregates and verifies: what [`AddSignature`] does with the
+/// Check every pending signature of a checkpoint as one batch (one pairing
+/// when all are valid, bisection otherwise) and aggregate once the valid
+/// ones carry a quorum.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Settled, CollectError>")]
+pub struct VerifyPending {
+    /// The checkpoint.
+    pub id: u64,
+    /// The signatures whose senders wait for a verdict: operator and bytes.
+    pub awaited: Vec<(Address, Bytes)>,
+}
+
+impl Handler<VerifyPending> for Collectors {
+    type Result = Result<Settled, CollectError>;
+    fn handle(&mut self, msg: VerifyPending, _: &mut SyncContext<Self>) -> Self::Result {
+        let collector = self.open.get_mut(&msg.id).ok_or(CollectError::Closed(msg.id))?;
+        Ok(settle(collector, &msg.awaited))
+    }
+}
+
+/// What a [`VerifyPending`] found.
+#[derive(Debug, Clone)]
+pub struct Settled {
+    /// The verdict on each awaited signature, in the order asked: never
+    /// `Pending`, since every pending signature was checked.
+    pub verdicts: Vec<SignatureStatus>,
+    /// Every accepted signature's operator and status, in table order
+    /// (one list per batch, not per signature).
+    pub statuses: Vec<(Address, SignatureStatus)>,
+    /// The verified aggregate, when the valid signatures carry a quorum.
+    pub aggregate: Option<Aggregate>,
+    /// The weight of the signatures not found invalid.
+    pub collected_weight: U256,
+}
+
+/// Checks every pending signature of `collector` and, once the valid ones
+/// carry a quorum, aggregates them: what [`VerifyPending`] does with the
 /// checkpoint's collector. Pure (CPU only): the fuzz targets (`fuzz/`) call
-/// it as the actor does.
-pub fn collect(
-    collector: &mut QuorumCollector,
-    operator: Address,
-    signature: &[u8],
-    every_status: bool,
-) -> Result<Collected, Rejected> {
-    let verifications = collector.verifications();
-    let added = collector.add(operator, signature)?;
-    let aggregate = if added.quorum_possible {
-        match collector.try_finish() {
-            Outcome::Ready(aggregate) => Some(*aggregate),
-            Outcome::Waiting { .. } => None,
-        }
-    } else {
-        None
+/// it as the actor does, after [`QuorumCollector::add`].
+pub fn settle(collector: &mut QuorumCollector, awaited: &[(Address, Bytes)]) -> Settled {
+    collector.verify_pending();
+    let aggregate = match collector.try_finish() {
+        Outcome::Ready(aggregate) => Some(*aggregate),
+        Outcome::Waiting { .. } => None,
     };
-    // Another signature's status moves only when a pairing check settles
-    // it (bisection, or the re-check of a replaced one): no new check,
-    // nothing but this signature's own status changed.
-    let statuses = if every_status || collector.verifications() != verifications {
-        collector.results().collect()
-    } else {
-        collector.status(&operator).map(|status| (operator, status)).into_iter().collect()
-    };
-    Ok(Collected { added, aggregate, statuses, collected_weight: collector.collected_weight() })
+    Settled {
+        verdicts: awaited
+            .iter()
+            .map(|(operator, signature)| collector.verdict(operator, signature))
+            .collect(),
+        statuses: collector.results().collect(),
+        aggregate,
+        collected_weight: collector.collected_weight(),
+    }
 }
 
 /// Check a BLS signature by a table's operator over a message (rejections).

@@ -348,14 +348,38 @@ impl Store {
         operator: Address,
         signature: &[u8],
     ) -> Result<(), StoreError> {
-        // Cached: parsing the statement cost as much as running it, once
-        // per signature.
-        self.signatures
-            .prepare_cached(
+        self.insert_signatures(checkpoint_id, &[(operator, Bytes::copy_from_slice(signature))])
+    }
+
+    /// Records a batch of verified signatures of one checkpoint in one
+    /// commit, durable as [`Store::insert_signature`] says.
+    pub fn insert_signatures(
+        &mut self,
+        checkpoint_id: u64,
+        signatures: &[(Address, Bytes)],
+    ) -> Result<(), StoreError> {
+        if signatures.is_empty() {
+            return Ok(());
+        }
+        let received_ms = now_ms();
+        let tx = self.signatures.transaction()?;
+        {
+            // Cached: parsing the statement cost as much as running it,
+            // once per signature.
+            let mut insert = tx.prepare_cached(
                 "INSERT OR REPLACE INTO signatures (checkpoint_id, operator, signature, received_ms)
                  VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![checkpoint_id, operator.as_slice(), signature, now_ms()])?;
+            )?;
+            for (operator, signature) in signatures {
+                insert.execute(params![
+                    checkpoint_id,
+                    operator.as_slice(),
+                    signature.as_ref(),
+                    received_ms
+                ])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -719,22 +743,20 @@ impl Handler<RecordState> for StoreActor {
     }
 }
 
-/// Record an accepted signature.
+/// Record a batch of verified signatures of one checkpoint.
 #[derive(Debug, Message)]
 #[rtype(result = "Result<(), StoreError>")]
-pub struct RecordSignature {
+pub struct RecordSignatures {
     /// The checkpoint.
     pub checkpoint_id: u64,
-    /// The operator.
-    pub operator: Address,
-    /// The 48-byte signature.
-    pub signature: Bytes,
+    /// Each operator and its 48-byte signature.
+    pub signatures: Vec<(Address, Bytes)>,
 }
 
-impl Handler<RecordSignature> for StoreActor {
+impl Handler<RecordSignatures> for StoreActor {
     type Result = Result<(), StoreError>;
-    fn handle(&mut self, msg: RecordSignature, _: &mut SyncContext<Self>) -> Self::Result {
-        self.store()?.insert_signature(msg.checkpoint_id, msg.operator, &msg.signature)
+    fn handle(&mut self, msg: RecordSignatures, _: &mut SyncContext<Self>) -> Self::Result {
+        self.store()?.insert_signatures(msg.checkpoint_id, &msg.signatures)
     }
 }
 

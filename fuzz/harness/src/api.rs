@@ -6,18 +6,18 @@
 //! [`MAX_BODY_BYTES`] (`413`), decoded with `serde_json::from_slice` as
 //! actix-web's `Json` extractor does, matched to the checkpoint
 //! ([`answers_proposal`]), then checked as the `Collectors` actor checks it:
-//! [`collect`] (the `QuorumCollector`, with deferred subgroup checks,
-//! bisection and aggregation) for signatures, [`rejection_fits`] and
+//! `QuorumCollector::add` then [`settle`] in batches (deferred subgroup
+//! checks, bisection and aggregation) for signatures, [`rejection_fits`] and
 //! [`verify_operator_signature`] for rejections.
 
 use std::collections::HashSet;
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, Bytes, U256};
 use chorus_aggregator::{
     quorum::{Aggregate, QuorumCollector, SignatureStatus, meets_quorum},
     service::{
         checkpoints::{answers_proposal, rejection_fits},
-        collect::{collect, verify_operator_signature},
+        collect::{settle, verify_operator_signature},
     },
 };
 use chorus_keys::bls::PopVerifiedKey;
@@ -55,6 +55,7 @@ pub fn signature(data: &[u8]) {
         Ok(collector) => collector,
         Err(error) => panic!("the fixture's quorum is invalid: {error}"),
     };
+    let mut awaited = Vec::new();
     for body in bodies(data).take(MAX_SESSION) {
         let Some(signed) = read_body::<SignedCheckpoint>(body) else { continue };
         if signed.checkpoint_id != proposal.checkpoint_id {
@@ -65,12 +66,27 @@ pub fn signature(data: &[u8]) {
         {
             continue;
         }
-        if let Ok(collected) = collect(&mut collector, signed.operator, &signed.signature, false) {
-            assert!(collected.collected_weight <= signers.total_weight());
-            if let Some(aggregate) = &collected.aggregate {
-                check_aggregate(&collector, aggregate);
-            }
+        if collector.add(signed.operator, &signed.signature).is_err() {
+            continue;
         }
+        awaited.push((signed.operator, signed.signature));
+        // Batches of two, as the actor forms them under load, and the last
+        // one alone.
+        if awaited.len() == 2 {
+            check_settled(&mut collector, &std::mem::take(&mut awaited));
+        }
+    }
+    check_settled(&mut collector, &awaited);
+}
+
+/// Settles a batch as the `Collectors` actor does and checks what it says.
+fn check_settled(collector: &mut QuorumCollector, awaited: &[(Address, Bytes)]) {
+    let settled = settle(collector, awaited);
+    assert_eq!(settled.verdicts.len(), awaited.len());
+    assert!(settled.verdicts.iter().all(|status| *status != SignatureStatus::Pending));
+    assert!(settled.collected_weight <= collector.signer_set().total_weight());
+    if let Some(aggregate) = &settled.aggregate {
+        check_aggregate(collector, aggregate);
     }
 }
 

@@ -81,7 +81,10 @@ fn every_folder_and_fuzz_target_belongs_to_a_target() {
 /// the fixture and the seeds ever drift apart, this says so.
 #[test]
 fn real_seeds_reach_past_the_decoders() {
-    use chorus_aggregator::{quorum::QuorumCollector, service::collect::collect};
+    use chorus_aggregator::{
+        quorum::{QuorumCollector, SignatureStatus},
+        service::collect::settle,
+    };
     use chorus_fuzz::fixture::{fixture, signers};
     use chorus_keys::{keystore::Keystore, password::Password};
     use chorus_operator::protection::{Domain, Interchange, SlashingProtection};
@@ -99,8 +102,10 @@ fn real_seeds_reach_past_the_decoders() {
     let mut aggregates = 0;
     for body in session.split(|&byte| byte == 0) {
         let signed: SignedCheckpoint = serde_json::from_slice(body).unwrap();
-        let collected = collect(&mut collector, signed.operator, &signed.signature, false).unwrap();
-        aggregates += usize::from(collected.aggregate.is_some());
+        collector.add(signed.operator, &signed.signature).unwrap();
+        let settled = settle(&mut collector, &[(signed.operator, signed.signature)]);
+        assert_eq!(settled.verdicts, [SignatureStatus::Verified], "a real signature verifies");
+        aggregates += usize::from(settled.aggregate.is_some());
     }
     assert!(aggregates > 0, "the real submissions reach no quorum");
 
