@@ -41,7 +41,11 @@
 //!
 //! Every accepted signature ends `Verified`, `Invalid` or `Pending`
 //! ([`quorum::SignatureStatus`]), queryable per operator for scoring and the
-//! API.
+//! API. The service does not wait for the quorum to check: it calls
+//! [`quorum::QuorumCollector::verify_pending`] on whatever arrived while the
+//! previous check ran (the same sum check and bisection, below the quorum
+//! too) and answers each sender with [`quorum::QuorumCollector::verdict`],
+//! so an invalid signature is refused before it is recorded or published.
 //!
 //! # Why optimistic aggregation is sound
 //!

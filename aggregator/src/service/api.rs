@@ -494,8 +494,8 @@ async fn checkpoint(state: State, id: web::Path<u64>) -> Result<HttpResponse, Ap
 ///
 /// Every signature accepted for it, with the signer's registered key and
 /// the commitments signed: public, so that anyone can watch for
-/// equivocation. The aggregator checks signatures optimistically (one
-/// aggregate check): verify each one alone before acting on it.
+/// equivocation. The aggregator checks signatures in batches (a sum that
+/// verified): verify each one alone before acting on it.
 #[utoipa::path(
     get,
     path = routes::CHECKPOINT_SIGNATURES,

@@ -6,12 +6,16 @@
 //! collected) at a time; any number may be `Submitting`, since submission is
 //! pipelined.
 //!
-//! Signatures are checked by the checkpoint's `QuorumCollector` on the
-//! `Collectors` thread, written to the store before they are acknowledged,
-//! and when a quorum is verified the aggregate goes to the `Submitter` and the
-//! checkpoint is `Submitting`. Handlers that change state are atomic (one at a
-//! time, awaiting the store and the collectors inside), so what a handler
-//! read at its start still holds when it applies its result.
+//! A signature is added to the checkpoint's `QuorumCollector` on the
+//! `Collectors` thread as pending, and its sender waits: whatever is pending
+//! is checked as one batch (`Checkpoints::verify_batch`), the verified
+//! ones are written to the store, published and acknowledged, the invalid
+//! ones refused. When a quorum is verified the aggregate goes to the
+//! `Submitter` and the checkpoint is `Submitting`. Handlers that change
+//! state are atomic (one at a time, awaiting the store and the collectors
+//! inside), so what a handler read at its start still holds when it applies
+//! its result; only the batch check itself runs while other messages are
+//! handled, and its result is applied atomically.
 
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
@@ -870,7 +874,7 @@ impl Handler<ReceiveSignature> for Checkpoints {
     /// Takes a signature into the checkpoint's collector (pending) and
     /// answers with a receipt to come: the signature is recorded, published
     /// and acknowledged only once a batch check says it verifies (see
-    /// [`Checkpoints::verify_batch`]). Atomic only for the cheap addition.
+    /// `Checkpoints::verify_batch`). Atomic only for the cheap addition.
     fn handle(&mut self, msg: ReceiveSignature, _: &mut Context<Self>) -> Self::Result {
         let signed = msg.0;
         let id = signed.checkpoint_id;

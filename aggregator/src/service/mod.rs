@@ -5,7 +5,7 @@
 //!
 //! ```text
 //!  rollup nodes ──► Proposer ──Propose──► Checkpoints ◄──signatures/rejections── HTTP API ◄── operators
-//!                      ▲   LatestSigners      │  ▲   AddSignature, VerifyOperatorSignature
+//!                      ▲   LatestSigners      │  ▲   AddSignature, VerifyPending, VerifyOperatorSignature
 //!                      │                      │  └──────────► Collectors (SyncArbiter: BLS)
 //!            OperatorTable (L1 registry)      │ SubmitAggregate          ▲
 //!                      └── PrepareSignerSet ──┼──────────────────────────┘
@@ -19,8 +19,9 @@
 //!   [`crate::quorum::SignerSet`] per table version still accepted on L1.
 //! - [`proposer::Proposer`] reads every rollup and proposes checkpoints.
 //! - [`checkpoints::Checkpoints`] owns every checkpoint's life: one open at
-//!   a time, its signatures checked by its `QuorumCollector` on the
-//!   [`collect::Collectors`] thread, quorum handed to the submitter.
+//!   a time, its signatures checked in batches by its `QuorumCollector` on
+//!   the [`collect::Collectors`] thread (each answer waits for its batch),
+//!   quorum handed to the submitter.
 //! - [`submitter::Submitter`] posts aggregates with one pinned nonce per
 //!   checkpoint, recorded before each broadcast.
 //! - [`store::StoreActor`] is the SQLite record that a restart resumes from.
