@@ -23,7 +23,11 @@ use alloy::{
     providers::DynProvider,
 };
 use chorus_deploy::chorus::Deployment;
-use chorus_wire::{CheckpointStatus, Domain, PublicSignature, routes};
+use chorus_wire::{
+    CheckpointStatus, Domain, PublicSignature,
+    client::{BodyError, read_bounded},
+    routes,
+};
 use reqwest::Url;
 use tokio::sync::broadcast;
 
@@ -514,16 +518,45 @@ impl Handler<Stop> for Feed {
     }
 }
 
+/// Most bytes read of one answer listing the recent checkpoints: above any
+/// honest list of [`FEED_WINDOW`] checkpoints (each at most 1,024
+/// commitments of about 250 bytes of JSON and 256 signers), so that a
+/// malicious aggregator cannot make a watcher run out of memory.
+const MAX_CHECKPOINTS_BYTES: usize = 32 << 20;
+/// Most bytes read of one checkpoint's signatures: each of up to 256
+/// signatures repeats the checkpoint's commitments (at most 1,024).
+const MAX_SIGNATURES_BYTES: usize = 96 << 20;
+
+/// Why a feed could not be read.
+#[derive(Debug, thiserror::Error)]
+enum FeedError {
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    #[error(transparent)]
+    Body(#[from] BodyError),
+    #[error("not the expected JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// GETs `url` and decodes its JSON, reading at most `limit` bytes.
+async fn get_json<T: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    url: Url,
+    limit: usize,
+) -> Result<T, FeedError> {
+    let response = client.get(url).send().await?.error_for_status()?;
+    Ok(serde_json::from_slice(&read_bounded(response, limit).await?)?)
+}
+
 /// The recent checkpoints and the signatures of those that gained signers.
 async fn fetch_feed(
     client: reqwest::Client,
     base: Url,
     fetched: HashMap<u64, usize>,
-) -> Result<(HashMap<u64, usize>, Vec<Evidence>), reqwest::Error> {
+) -> Result<(HashMap<u64, usize>, Vec<Evidence>), FeedError> {
     let mut url = endpoint(&base, routes::CHECKPOINTS);
     url.query_pairs_mut().append_pair("limit", &FEED_WINDOW.to_string());
-    let statuses: Vec<CheckpointStatus> =
-        client.get(url).send().await?.error_for_status()?.json().await?;
+    let statuses: Vec<CheckpointStatus> = get_json(&client, url, MAX_CHECKPOINTS_BYTES).await?;
     let mut now_fetched = HashMap::new();
     let mut evidence = Vec::new();
     for status in statuses {
@@ -535,8 +568,7 @@ async fn fetch_feed(
         }
         let path = routes::CHECKPOINT_SIGNATURES.replace("{id}", &id.to_string());
         let url = endpoint(&base, &path);
-        let signatures: Vec<PublicSignature> =
-            client.get(url).send().await?.error_for_status()?.json().await?;
+        let signatures: Vec<PublicSignature> = get_json(&client, url, MAX_SIGNATURES_BYTES).await?;
         let domain = status.proposal.domain;
         evidence.extend(signatures.into_iter().map(|s| Evidence::from_public(domain, s)));
     }
@@ -555,6 +587,45 @@ fn endpoint(base: &Url, route: &str) -> Url {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A malicious aggregator answering the checkpoint list with a body
+    /// that never ends: the watcher stops reading at its limit and says so.
+    #[actix_rt::test]
+    async fn an_endless_feed_is_cut_at_its_limit() {
+        use actix_web::{App, HttpResponse, HttpServer, web};
+
+        static CHUNK: [u8; 64 * 1024] = [b' '; 64 * 1024];
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base: Url = format!("http://{}", listener.local_addr().unwrap()).parse().unwrap();
+        let server = HttpServer::new(|| {
+            App::new().route(
+                routes::CHECKPOINTS,
+                web::get().to(|| async {
+                    // 1 GiB at most, so that a failing test ends.
+                    let chunks = std::iter::repeat_n(&CHUNK[..], 16 * 1024)
+                        .map(|chunk| Ok::<_, std::io::Error>(web::Bytes::from_static(chunk)));
+                    HttpResponse::Ok()
+                        .content_type("application/json")
+                        .streaming(futures::stream::iter(chunks))
+                }),
+            )
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        let handle = server.handle();
+        actix_rt::spawn(server);
+        let result = fetch_feed(reqwest::Client::new(), base, HashMap::new()).await;
+        assert!(
+            matches!(
+                result,
+                Err(FeedError::Body(BodyError::TooLarge { limit: MAX_CHECKPOINTS_BYTES }))
+            ),
+            "{result:?}"
+        );
+        handle.stop(false).await;
+    }
 
     #[test]
     fn routes_keep_the_aggregators_path_prefix() {

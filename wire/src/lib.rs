@@ -15,12 +15,16 @@
 //! With the `openapi` feature every body also derives `utoipa::ToSchema`,
 //! and the module `openapi` describes the borrowed alloy and `sol!` types
 //! (each once), so the aggregator generates its OpenAPI document (served at
-//! [`routes::OPENAPI`]) from these very types.
+//! [`routes::OPENAPI`]) from these very types. With the `client` feature,
+//! `client::read_bounded` reads an answer up to a limit, for every client.
 
 use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::sol_types::SolValue;
 use chorus_contracts::Commitment;
 use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "client")]
+pub mod client;
 
 /// The aggregator's routes.
 pub mod routes {

@@ -42,7 +42,9 @@ use alloy::primitives::{Address, Bytes};
 use chorus_contracts::Commitment;
 use chorus_deploy::rpc_url;
 use chorus_wire::{
-    Domain, Proposal, RejectReason, RejectedCommitment, Rejection, SignedCheckpoint, routes,
+    Domain, Proposal, RejectReason, RejectedCommitment, Rejection, SignedCheckpoint,
+    client::{BodyError, read_bounded},
+    routes,
 };
 use futures::channel::oneshot;
 use serde::Serialize;
@@ -204,18 +206,11 @@ async fn checked_body(response: reqwest::Response) -> Result<Vec<u8>, LinkError>
     Err(LinkError::Status { status, body })
 }
 
-async fn bounded_body(mut response: reqwest::Response) -> Result<Vec<u8>, LinkError> {
-    if response.content_length().is_some_and(|length| length > MAX_RESPONSE_BYTES as u64) {
-        return Err(LinkError::TooLarge);
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
-        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(LinkError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+async fn bounded_body(response: reqwest::Response) -> Result<Vec<u8>, LinkError> {
+    read_bounded(response, MAX_RESPONSE_BYTES).await.map_err(|error| match error {
+        BodyError::TooLarge { .. } => LinkError::TooLarge,
+        BodyError::Transport(error) => unreachable(error),
+    })
 }
 
 /// How a proposal was dealt with, when the aggregator could be talked to.
