@@ -99,6 +99,9 @@ struct Entry {
     awaiting: Vec<Awaiting>,
     /// Whether a batch check of `awaiting` is running.
     verifying: bool,
+    /// Closed (attested or superseded) while signatures waited: its
+    /// collector is dropped once they are answered.
+    closing: bool,
 }
 
 /// The life of every checkpoint (see the [module docs](self)).
@@ -242,6 +245,7 @@ impl Entry {
             reorged_from: None,
             awaiting: Vec::new(),
             verifying: false,
+            closing: false,
         }
     }
 
@@ -623,7 +627,6 @@ impl Handler<Propose> for Checkpoints {
                     })
                     .await
                     .map_err(|_| ProposeError::Stopping)??;
-                collectors.do_send(CloseCollector(old));
             }
             let created_ms = now_ms();
             store
@@ -662,6 +665,7 @@ impl Handler<Propose> for Checkpoints {
                     entry.count_missed(&act.metrics);
                     tracing::info!(checkpoint = old, "checkpoint superseded by a newer proposal");
                 }
+                act.close_collector(old);
             }
             let (proposal, created_ms) = result?;
             act.next_id = id + 1;
@@ -682,6 +686,7 @@ impl Handler<Propose> for Checkpoints {
                     reorged_from: None,
                     awaiting: Vec::new(),
                     verifying: false,
+                    closing: false,
                 },
             );
             act.metrics.proposed.inc();
@@ -936,7 +941,13 @@ impl Checkpoints {
     /// a burst the batches grow with it.
     fn verify_batch(&mut self, id: u64, ctx: &mut Context<Self>) {
         let Some(entry) = self.entries.get_mut(&id) else { return };
-        if entry.verifying || entry.awaiting.is_empty() {
+        if entry.verifying {
+            return;
+        }
+        if entry.awaiting.is_empty() {
+            if std::mem::take(&mut entry.closing) {
+                self.collectors.do_send(CloseCollector(id));
+            }
             return;
         }
         entry.verifying = true;
@@ -953,6 +964,17 @@ impl Checkpoints {
             }),
             Ok(Err(CollectError::Refused(_))) | Err(_) => act.fail_awaiting(id, |_| stopping()),
         }));
+    }
+
+    /// Drops checkpoint `id`'s collector (it was attested or superseded),
+    /// once the signatures waiting for a check are answered: they arrived
+    /// while it took signatures, and are checked and recorded as if it
+    /// still did (`verify_batch` closes it after the last batch).
+    fn close_collector(&mut self, id: u64) {
+        match self.entries.get_mut(&id) {
+            Some(entry) if entry.verifying || !entry.awaiting.is_empty() => entry.closing = true,
+            _ => self.collectors.do_send(CloseCollector(id)),
+        }
     }
 
     /// Answers every waiting sender of checkpoint `id` with `failure`.
@@ -1424,13 +1446,13 @@ impl Handler<SubmissionOutcome> for Checkpoints {
                 (*checkpoint_id, CheckpointState::Superseded, None)
             }
         };
-        self.collectors.do_send(CloseCollector(id));
         let store = self.store.clone();
         let work = async move { store.send(RecordState { id, state, inclusion }).await };
         ctx.wait(work.into_actor(self).map(move |written, act, _| {
             if !matches!(written, Ok(Ok(()))) {
                 tracing::error!(checkpoint = id, ?written, "cannot record the checkpoint's L1 outcome");
             }
+            act.close_collector(id);
             let Some(entry) = act.entries.get_mut(&id) else { return };
             if entry.state == state {
                 return;

@@ -15,8 +15,8 @@
 //!
 //! The driver runs on the main thread only (a current-thread runtime), so
 //! under `valgrind --tool=callgrind --separate-threads=yes
-//! --collect-atstart=no` (with `--callgrind`, which switches collection on
-//! for the load only) every thread but the first is the aggregator's.
+//! --instr-atstart=no` (with `--callgrind`, which switches instrumentation
+//! on for the load only; `--collect-atstart=no` would collect nothing) every thread but the first is the aggregator's.
 //!
 //! Run: `cargo run --release -p chorus-bench-service -- --operators 100`
 //!
@@ -70,7 +70,7 @@ struct Args {
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
     /// Switch callgrind's instrumentation on for the load only (run under
-    /// `valgrind --tool=callgrind --collect-atstart=no --instr-atstart=no`).
+    /// `valgrind --tool=callgrind --instr-atstart=no`).
     #[arg(long)]
     callgrind: bool,
     /// Where the aggregator's SQLite store goes (a fresh folder inside it);
