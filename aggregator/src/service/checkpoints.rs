@@ -14,8 +14,10 @@
 //! `Submitter` and the checkpoint is `Submitting`. Handlers that change
 //! state are atomic (one at a time, awaiting the store and the collectors
 //! inside), so what a handler read at its start still holds when it applies
-//! its result; only the batch check itself runs while other messages are
-//! handled, and its result is applied atomically.
+//! its result. Two waits let other messages through, and neither reads
+//! state it later relies on: a signature's addition to the collector (so
+//! that the next ones are sent while a batch is checked) and the batch
+//! check itself, whose result is applied atomically.
 
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
@@ -874,24 +876,32 @@ fn stopping() -> ApiFailure {
 }
 
 impl Handler<ReceiveSignature> for Checkpoints {
-    type Result = AtomicResponse<Self, Result<PendingReceipt, ApiFailure>>;
+    type Result = ResponseActFuture<Self, Result<PendingReceipt, ApiFailure>>;
 
     /// Takes a signature into the checkpoint's collector (pending) and
     /// answers with a receipt to come: the signature is recorded, published
     /// and acknowledged only once a batch check says it verifies (see
-    /// `Checkpoints::verify_batch`). Atomic only for the cheap addition.
+    /// `Checkpoints::verify_batch`).
+    ///
+    /// Not atomic: while one addition waits for the `Collectors` thread (busy
+    /// with a batch check), the next signatures are sent after it, so they
+    /// are all pending when that check ends and form the next batch. Were
+    /// additions atomic, each would wait out the check before the next was
+    /// sent, and batches would stay at one or two signatures. What this
+    /// gives up is harmless: a checkpoint that closes meanwhile answers the
+    /// waiting signature `checkpoint_closed`, as it would have a moment later.
     fn handle(&mut self, msg: ReceiveSignature, _: &mut Context<Self>) -> Self::Result {
         let signed = msg.0;
         let id = signed.checkpoint_id;
         if let Err(failure) = self.check_answer(id, signed.table_version, signed.commitments_root) {
             self.metrics.signature(failure.code);
-            return AtomicResponse::new(Box::pin(fut::ready(Err(failure))));
+            return Box::pin(fut::ready(Err(failure)));
         }
         let operator = signed.operator;
         let signature = signed.signature.clone();
         let added =
             self.collectors.send(AddSignature { id, operator, signature: signed.signature });
-        AtomicResponse::new(Box::pin(added.into_actor(self).map(move |added, act, ctx| {
+        Box::pin(added.into_actor(self).map(move |added, act, ctx| {
             let status = match added.map_err(|_| stopping())? {
                 Ok(_) => ReceiptStatus::Accepted,
                 Err(CollectError::Refused(Rejected::Duplicate(_))) => {
@@ -928,7 +938,7 @@ impl Handler<ReceiveSignature> for Checkpoints {
             entry.awaiting.push(Awaiting { operator, signature, status, answer });
             act.verify_batch(id, ctx);
             Ok(receipt)
-        })))
+        }))
     }
 }
 
