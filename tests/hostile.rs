@@ -111,13 +111,7 @@ fn message(proposal: &Proposal, chain_id: u64, contract: Address, version: u32) 
 }
 
 fn signed(proposal: &Proposal, operator: Address, signature: &[u8]) -> SignedCheckpoint {
-    SignedCheckpoint {
-        checkpoint_id: proposal.checkpoint_id,
-        operator,
-        table_version: proposal.table_version,
-        commitments_root: proposal.commitments_root,
-        signature: Bytes::copy_from_slice(signature),
-    }
+    proposal.signed_by(operator, signature)
 }
 
 fn honest_signature(proposal: &Proposal, key: &SecretKey) -> [u8; 48] {

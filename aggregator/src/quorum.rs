@@ -925,7 +925,7 @@ fn add_to(total: &mut Option<UncheckedSignatureSum>, sum: &UncheckedSignatureSum
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use alloy::primitives::Bytes;
     use chorus_contracts::IChorusRegistry::OperatorTableUpdated;
@@ -933,11 +933,13 @@ mod tests {
 
     const QUORUM_BPS: u16 = 6_667;
 
-    struct Fixture {
-        secrets: Vec<SecretKey>,
-        operators: Vec<Address>,
-        set: Arc<SignerSet>,
-        message: B256,
+    /// Operators with keys and weights, their signer set, and a message;
+    /// also used by the service's unit tests.
+    pub(crate) struct Fixture {
+        pub(crate) secrets: Vec<SecretKey>,
+        pub(crate) operators: Vec<Address>,
+        pub(crate) set: Arc<SignerSet>,
+        pub(crate) message: B256,
     }
 
     fn operator(i: usize) -> Address {
@@ -956,7 +958,7 @@ mod tests {
         }
     }
 
-    fn fixture(weights: &[u64]) -> Fixture {
+    pub(crate) fn fixture(weights: &[u64]) -> Fixture {
         let secrets: Vec<SecretKey> = weights.iter().map(|_| SecretKey::random()).collect();
         let pubkeys =
             secrets.iter().map(|sk| Bytes::from(sk.public_key().to_eip2537().to_vec())).collect();

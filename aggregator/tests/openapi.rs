@@ -26,7 +26,7 @@ use std::{
 use actix_web::http::Method;
 use alloy::primitives::{Address, B256, Bytes, U256};
 use chorus_aggregator::service::api::{openapi, served_routes};
-use chorus_contracts::{Commitment, checkpoint::checkpoint_message};
+use chorus_contracts::Commitment;
 use chorus_devnet::{Devnet, DevnetOptions};
 use chorus_keys::{bls::SecretKey, keystore::Keystore, password::PasswordSource};
 use chorus_wire::{
@@ -603,19 +603,7 @@ fn operator_key(devnet: &Devnet, index: usize) -> Result<SecretKey, Box<dyn std:
 }
 
 fn sign(proposal: &Proposal, operator: Address, key: &SecretKey) -> SignedCheckpoint {
-    let message = checkpoint_message(
-        proposal.domain.l1_chain_id,
-        proposal.domain.attestation_contract,
-        proposal.table_version,
-        proposal.commitments_root,
-    );
-    SignedCheckpoint {
-        checkpoint_id: proposal.checkpoint_id,
-        operator,
-        table_version: proposal.table_version,
-        commitments_root: proposal.commitments_root,
-        signature: Bytes::copy_from_slice(&key.sign(message.as_slice()).to_bytes()),
-    }
+    proposal.signed_by(operator, &key.sign(proposal.message().as_slice()).to_bytes())
 }
 
 fn reject(proposal: &Proposal, operator: Address, key: &SecretKey) -> Rejection {

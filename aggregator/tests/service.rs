@@ -16,9 +16,7 @@ use chorus_aggregator::service::{
     self, AggregatorConfig, AggregatorHandle, AggregatorSetup,
     config::{AggregatorApiConfig, ProposerConfig, StoreConfig, SubmitterConfig},
 };
-use chorus_contracts::{
-    Commitment, IChorusAttestations, IChorusRegistry, checkpoint::checkpoint_message,
-};
+use chorus_contracts::{Commitment, IChorusAttestations, IChorusRegistry};
 use chorus_deploy::{
     anvil::{mine, spawn_anvil_with},
     chorus::{ChorusConfig, Deployment, L1Config, Rollup, deploy_chorus},
@@ -169,19 +167,7 @@ impl Chain {
     /// Operator `index`'s signature of `proposal`, as an operator node makes it.
     fn sign(&self, index: usize, proposal: &Proposal) -> SignedCheckpoint {
         let (operator, key) = &self.operators[index];
-        let message = checkpoint_message(
-            proposal.domain.l1_chain_id,
-            proposal.domain.attestation_contract,
-            proposal.table_version,
-            proposal.commitments_root,
-        );
-        SignedCheckpoint {
-            checkpoint_id: proposal.checkpoint_id,
-            operator: *operator,
-            table_version: proposal.table_version,
-            commitments_root: proposal.commitments_root,
-            signature: Bytes::copy_from_slice(&key.sign(message.as_slice()).to_bytes()),
-        }
+        proposal.signed_by(*operator, &key.sign(proposal.message().as_slice()).to_bytes())
     }
 
     /// Operator `index` refuses `refused` as diverging from its own node.

@@ -97,6 +97,32 @@ pub struct Proposal {
     pub commitments_root: B256,
 }
 
+impl Proposal {
+    /// The 32-byte message signed to accept this proposal, for its root as
+    /// given: what the aggregator checks answers against
+    /// (`chorus_contracts::checkpoint::checkpoint_message`). An operator
+    /// signs only a root it recomputed from the commitments.
+    pub fn message(&self) -> B256 {
+        chorus_contracts::checkpoint::checkpoint_message(
+            self.domain.l1_chain_id,
+            self.domain.attestation_contract,
+            self.table_version,
+            self.commitments_root,
+        )
+    }
+
+    /// The answer that carries `operator`'s `signature` of this proposal.
+    pub fn signed_by(&self, operator: Address, signature: &[u8]) -> SignedCheckpoint {
+        SignedCheckpoint {
+            checkpoint_id: self.checkpoint_id,
+            operator,
+            table_version: self.table_version,
+            commitments_root: self.commitments_root,
+            signature: Bytes::copy_from_slice(signature),
+        }
+    }
+}
+
 /// An operator's signature over a proposal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

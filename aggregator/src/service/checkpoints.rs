@@ -26,10 +26,7 @@ use std::{
 
 use actix::prelude::*;
 use alloy::primitives::{Address, B256, Bytes, U256, map::AddressMap};
-use chorus_contracts::{
-    Commitment,
-    checkpoint::{CheckpointTree, checkpoint_message},
-};
+use chorus_contracts::{Commitment, checkpoint::CheckpointTree};
 use chorus_wire::{
     CheckpointState, CheckpointStatus, Divergence, Domain, OperatorRejection, Proposal,
     PublicSignature, Receipt, ReceiptStatus, RejectReason, Rejection, SignedCheckpoint,
@@ -48,7 +45,7 @@ use super::{
         StoreActor, StoredCheckpoint, now_ms,
     },
 };
-use crate::quorum::{Aggregate, Rejected, SignatureStatus, SignerSet, needed_weight};
+use crate::quorum::{Added, Aggregate, Rejected, SignatureStatus, SignerSet, needed_weight};
 
 /// How many closed checkpoints and divergences are kept in memory for the
 /// API (older ones stay in the store).
@@ -101,6 +98,8 @@ struct Entry {
     awaiting: Vec<Awaiting>,
     /// Whether a batch check of `awaiting` is running.
     verifying: bool,
+    /// Signatures sent to the collector whose answer is not back yet.
+    adding: usize,
     /// Closed (attested or superseded) while signatures waited: its
     /// collector is dropped once they are answered.
     closing: bool,
@@ -247,6 +246,7 @@ impl Entry {
             reorged_from: None,
             awaiting: Vec::new(),
             verifying: false,
+            adding: 0,
             closing: false,
         }
     }
@@ -405,12 +405,7 @@ impl Actor for Checkpoints {
             .filter(|e| matches!(e.state, CheckpointState::Open | CheckpointState::Submitting))
             .filter_map(|e| {
                 let signers = e.signers.clone()?;
-                let message = checkpoint_message(
-                    self.domain.l1_chain_id,
-                    self.domain.attestation_contract,
-                    e.proposal.table_version,
-                    e.proposal.commitments_root,
-                );
+                let message = e.proposal.message();
                 let signatures = e.signatures.iter().map(|(a, s)| (*a, s.clone())).collect();
                 Some((e.proposal.checkpoint_id, e.state, signers, message, signatures))
             })
@@ -646,12 +641,7 @@ impl Handler<Propose> for Checkpoints {
                 }))
                 .await
                 .map_err(|_| ProposeError::Stopping)??;
-            let message = checkpoint_message(
-                domain.l1_chain_id,
-                domain.attestation_contract,
-                version,
-                proposal.commitments_root,
-            );
+            let message = proposal.message();
             collectors
                 .send(OpenCollector { id, signers, message, quorum_bps })
                 .await
@@ -688,6 +678,7 @@ impl Handler<Propose> for Checkpoints {
                     reorged_from: None,
                     awaiting: Vec::new(),
                     verifying: false,
+                    adding: 0,
                     closing: false,
                 },
             );
@@ -887,9 +878,9 @@ impl Handler<ReceiveSignature> for Checkpoints {
     /// with a batch check), the next signatures are sent after it, so they
     /// are all pending when that check ends and form the next batch. Were
     /// additions atomic, each would wait out the check before the next was
-    /// sent, and batches would stay at one or two signatures. What this
-    /// gives up is harmless: a checkpoint that closes meanwhile answers the
-    /// waiting signature `checkpoint_closed`, as it would have a moment later.
+    /// sent, and batches would stay at one or two signatures. A checkpoint
+    /// that closes meanwhile keeps its collector until the additions in
+    /// flight are answered (`Entry::adding`, `close_collector`).
     fn handle(&mut self, msg: ReceiveSignature, _: &mut Context<Self>) -> Self::Result {
         let signed = msg.0;
         let id = signed.checkpoint_id;
@@ -901,44 +892,66 @@ impl Handler<ReceiveSignature> for Checkpoints {
         let signature = signed.signature.clone();
         let added =
             self.collectors.send(AddSignature { id, operator, signature: signed.signature });
+        if let Some(entry) = self.entries.get_mut(&id) {
+            entry.adding += 1;
+        }
         Box::pin(added.into_actor(self).map(move |added, act, ctx| {
-            let status = match added.map_err(|_| stopping())? {
-                Ok(_) => ReceiptStatus::Accepted,
-                Err(CollectError::Refused(Rejected::Duplicate(_))) => {
-                    let recorded = act
-                        .entries
-                        .get(&id)
-                        .and_then(|entry| entry.signatures.get(&operator))
-                        .is_some_and(|held| *held == signature);
-                    if recorded {
-                        act.metrics.signature("duplicate");
-                        let (answer, receipt) = oneshot::channel();
-                        let _ = answer.send(Ok(act.receipt(id, ReceiptStatus::Duplicate)));
-                        return Ok(receipt);
-                    }
-                    // Its first copy still waits for its check (or was
-                    // verified but not recorded): answer with it.
-                    ReceiptStatus::Duplicate
-                }
-                Err(CollectError::Refused(refused)) => {
-                    let failure = refusal(&refused);
-                    act.metrics.signature(failure.code);
-                    return Err(failure);
-                }
-                Err(CollectError::Closed(id)) => {
-                    act.metrics.signature("checkpoint_closed");
-                    return Err(ApiFailure::conflict(
-                        "checkpoint_closed",
-                        format!("checkpoint {id} no longer takes signatures"),
-                    ));
-                }
-            };
-            let entry = act.entries.get_mut(&id).ok_or_else(|| unknown_checkpoint(id))?;
-            let (answer, receipt) = oneshot::channel();
-            entry.awaiting.push(Awaiting { operator, signature, status, answer });
+            if let Some(entry) = act.entries.get_mut(&id) {
+                entry.adding -= 1;
+            }
+            let admitted = act.admit(id, operator, signature, added);
+            // Checks it, or closes a collector that waited for this addition.
             act.verify_batch(id, ctx);
-            Ok(receipt)
+            admitted
         }))
+    }
+}
+
+impl Checkpoints {
+    /// What the collector's answer to an addition means for its sender: a
+    /// place among those waiting for the next batch check, or an answer now.
+    fn admit(
+        &mut self,
+        id: u64,
+        operator: Address,
+        signature: Bytes,
+        added: Result<Result<Added, CollectError>, MailboxError>,
+    ) -> Result<PendingReceipt, ApiFailure> {
+        let status = match added.map_err(|_| stopping())? {
+            Ok(_) => ReceiptStatus::Accepted,
+            Err(CollectError::Refused(Rejected::Duplicate(_))) => {
+                let recorded = self
+                    .entries
+                    .get(&id)
+                    .and_then(|entry| entry.signatures.get(&operator))
+                    .is_some_and(|held| *held == signature);
+                if recorded {
+                    self.metrics.signature("duplicate");
+                    let (answer, receipt) = oneshot::channel();
+                    let _ = answer.send(Ok(self.receipt(id, ReceiptStatus::Duplicate)));
+                    return Ok(receipt);
+                }
+                // Its first copy still waits for its check (or was verified
+                // but not recorded): answer with it.
+                ReceiptStatus::Duplicate
+            }
+            Err(CollectError::Refused(refused)) => {
+                let failure = refusal(&refused);
+                self.metrics.signature(failure.code);
+                return Err(failure);
+            }
+            Err(CollectError::Closed(id)) => {
+                self.metrics.signature("checkpoint_closed");
+                return Err(ApiFailure::conflict(
+                    "checkpoint_closed",
+                    format!("checkpoint {id} no longer takes signatures"),
+                ));
+            }
+        };
+        let entry = self.entries.get_mut(&id).ok_or_else(|| unknown_checkpoint(id))?;
+        let (answer, receipt) = oneshot::channel();
+        entry.awaiting.push(Awaiting { operator, signature, status, answer });
+        Ok(receipt)
     }
 }
 
@@ -955,7 +968,7 @@ impl Checkpoints {
             return;
         }
         if entry.awaiting.is_empty() {
-            if std::mem::take(&mut entry.closing) {
+            if entry.adding == 0 && std::mem::take(&mut entry.closing) {
                 self.collectors.do_send(CloseCollector(id));
             }
             return;
@@ -977,12 +990,14 @@ impl Checkpoints {
     }
 
     /// Drops checkpoint `id`'s collector (it was attested or superseded),
-    /// once the signatures waiting for a check are answered: they arrived
-    /// while it took signatures, and are checked and recorded as if it
-    /// still did (`verify_batch` closes it after the last batch).
+    /// once the signatures being added or waiting for a check are answered:
+    /// they arrived while it took signatures, and are checked and recorded
+    /// as if it still did (`verify_batch` closes it after the last batch).
     fn close_collector(&mut self, id: u64) {
         match self.entries.get_mut(&id) {
-            Some(entry) if entry.verifying || !entry.awaiting.is_empty() => entry.closing = true,
+            Some(entry) if entry.verifying || entry.adding > 0 || !entry.awaiting.is_empty() => {
+                entry.closing = true;
+            }
             _ => self.collectors.do_send(CloseCollector(id)),
         }
     }
@@ -1572,5 +1587,88 @@ impl Handler<AttestedCount> for Checkpoints {
     type Result = u64;
     fn handle(&mut self, _: AttestedCount, _: &mut Context<Self>) -> u64 {
         self.attested_since_start
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chorus_keys::bls::SecretKey;
+
+    use super::*;
+    use crate::{quorum::tests::fixture, service::store::Store};
+
+    /// Takes the aggregates handed to the submitter, and nothing else.
+    struct NoSubmitter;
+
+    impl Actor for NoSubmitter {
+        type Context = Context<Self>;
+    }
+
+    impl Handler<SubmitAggregate> for NoSubmitter {
+        type Result = ();
+        fn handle(&mut self, _: SubmitAggregate, _: &mut Context<Self>) {}
+    }
+
+    fn sign(secret: &SecretKey, proposal: &Proposal, operator: Address) -> SignedCheckpoint {
+        proposal.signed_by(operator, &secret.sign(proposal.message().as_slice()).to_bytes())
+    }
+
+    /// A signature sent before its checkpoint is attested, and still being
+    /// added when the L1 outcome arrives, is checked and accepted: the
+    /// collector stays open until it is answered. (Found by the service
+    /// benchmark: it was answered `409 checkpoint_closed`.)
+    #[actix_rt::test]
+    async fn a_signature_in_flight_when_its_checkpoint_is_attested_is_still_accepted() {
+        let f = fixture(&[10; 4]);
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("aggregator.sqlite")).unwrap();
+        let store = crate::service::start_store(store);
+        let collectors = SyncArbiter::start(1, Collectors::default);
+        let domain = Domain { l1_chain_id: 31_337, attestation_contract: Address::repeat_byte(7) };
+        let checkpoints = Checkpoints::new(CheckpointsSetup {
+            domain,
+            quorum_bps: 6_667,
+            store,
+            collectors,
+            submitter: NoSubmitter.start().recipient(),
+            metrics: Metrics::new(),
+            loaded: Loaded { checkpoints: Vec::new(), divergences: Vec::new(), next_id: 1 },
+            signers: HashMap::new(),
+        })
+        .start();
+        let commitment = Commitment {
+            rollupId: 901,
+            l2BlockNumber: 5,
+            l2BlockHash: B256::repeat_byte(5),
+            stateRoot: B256::repeat_byte(1),
+        };
+        let proposal = checkpoints
+            .send(Propose { commitments: vec![commitment], signers: f.set.clone() })
+            .await
+            .unwrap()
+            .unwrap();
+        for i in 0..3 {
+            let signed = sign(&f.secrets[i], &proposal, f.operators[i]);
+            let pending = checkpoints.send(ReceiveSignature(signed)).await.unwrap().unwrap();
+            assert_eq!(pending.await.unwrap().unwrap().status, ReceiptStatus::Accepted);
+        }
+        // The fourth signature, then the outcome, in one go: the outcome is
+        // handled while the signature's addition is on its way back.
+        let late =
+            checkpoints.send(ReceiveSignature(sign(&f.secrets[3], &proposal, f.operators[3])));
+        let attested = checkpoints.send(SubmissionOutcome::Attested {
+            checkpoint_id: proposal.checkpoint_id,
+            tx: None,
+            block: 9,
+            seconds: None,
+        });
+        let (late, attested) = futures::join!(late, attested);
+        attested.unwrap();
+        let receipt = late.unwrap().unwrap().await.unwrap();
+        assert_eq!(receipt.unwrap().status, ReceiptStatus::Accepted);
+        let status = checkpoints.send(GetCheckpoint(proposal.checkpoint_id)).await.unwrap();
+        let status = status.unwrap();
+        assert_eq!(status.state, CheckpointState::Attested);
+        assert_eq!(status.signers.len(), 4);
     }
 }

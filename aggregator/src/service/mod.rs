@@ -220,7 +220,7 @@ fn forget_idle_clients(admission: &Arc<Admission>) {
 }
 
 /// Starts the store on its own thread.
-fn start_store(store: Store) -> Addr<StoreActor> {
+pub(crate) fn start_store(store: Store) -> Addr<StoreActor> {
     // The factory runs once (one thread, never restarted): it takes the
     // store opened (and checked) by `start`.
     let slot = Mutex::new(Some(store));

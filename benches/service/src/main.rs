@@ -30,7 +30,7 @@ use std::{
 
 use alloy::{
     network::TransactionBuilder,
-    primitives::{Bytes, U256},
+    primitives::U256,
     providers::{Provider, ProviderBuilder},
     rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
@@ -39,7 +39,6 @@ use chorus_aggregator::service::{
     self, AggregatorConfig, AggregatorSetup,
     config::{AggregatorApiConfig, ProposerConfig, StoreConfig, SubmitterConfig},
 };
-use chorus_contracts::checkpoint::checkpoint_message;
 use chorus_deploy::{
     anvil::{mine, spawn_anvil_with},
     chorus::{ChorusConfig, L1Config, Rollup},
@@ -241,19 +240,7 @@ fn sign(
     address: alloy::primitives::Address,
     proposal: &Proposal,
 ) -> SignedCheckpoint {
-    let message = checkpoint_message(
-        proposal.domain.l1_chain_id,
-        proposal.domain.attestation_contract,
-        proposal.table_version,
-        proposal.commitments_root,
-    );
-    SignedCheckpoint {
-        checkpoint_id: proposal.checkpoint_id,
-        operator: address,
-        table_version: proposal.table_version,
-        commitments_root: proposal.commitments_root,
-        signature: Bytes::copy_from_slice(&key.sign(message.as_slice()).to_bytes()),
-    }
+    proposal.signed_by(address, &key.sign(proposal.message().as_slice()).to_bytes())
 }
 
 /// The first open proposal after `after` (long poll).
