@@ -654,7 +654,6 @@ impl Handler<Propose> for Checkpoints {
                 if let Some(entry) = act.entries.get_mut(&old) {
                     entry.state = CheckpointState::Superseded;
                     act.metrics.superseded.inc();
-                    entry.count_missed(&act.metrics);
                     tracing::info!(checkpoint = old, "checkpoint superseded by a newer proposal");
                 }
                 act.close_collector(old);
@@ -969,6 +968,7 @@ impl Checkpoints {
         }
         if entry.awaiting.is_empty() {
             if entry.adding == 0 && std::mem::take(&mut entry.closing) {
+                entry.count_missed(&self.metrics);
                 self.collectors.do_send(CloseCollector(id));
             }
             return;
@@ -993,12 +993,19 @@ impl Checkpoints {
     /// once the signatures being added or waiting for a check are answered:
     /// they arrived while it took signatures, and are checked and recorded
     /// as if it still did (`verify_batch` closes it after the last batch).
+    ///
+    /// Operators are counted as having missed it when it is really closed,
+    /// so that a signature answered after the close still counts.
     fn close_collector(&mut self, id: u64) {
         match self.entries.get_mut(&id) {
             Some(entry) if entry.verifying || entry.adding > 0 || !entry.awaiting.is_empty() => {
                 entry.closing = true;
             }
-            _ => self.collectors.do_send(CloseCollector(id)),
+            Some(entry) => {
+                entry.count_missed(&self.metrics);
+                self.collectors.do_send(CloseCollector(id));
+            }
+            None => self.collectors.do_send(CloseCollector(id)),
         }
     }
 
@@ -1477,13 +1484,16 @@ impl Handler<SubmissionOutcome> for Checkpoints {
             if !matches!(written, Ok(Ok(()))) {
                 tracing::error!(checkpoint = id, ?written, "cannot record the checkpoint's L1 outcome");
             }
-            act.close_collector(id);
-            let Some(entry) = act.entries.get_mut(&id) else { return };
+            let Some(entry) = act.entries.get_mut(&id) else {
+                act.collectors.do_send(CloseCollector(id));
+                return;
+            };
             if entry.state == state {
                 return;
             }
             entry.state = state;
-            entry.count_missed(&act.metrics);
+            act.close_collector(id);
+            let Some(entry) = act.entries.get_mut(&id) else { return };
             match state {
                 CheckpointState::Attested => {
                     let (tx, block) = inclusion.unwrap_or((None, 0));
@@ -1625,13 +1635,14 @@ mod tests {
         let store = crate::service::start_store(store);
         let collectors = SyncArbiter::start(1, Collectors::default);
         let domain = Domain { l1_chain_id: 31_337, attestation_contract: Address::repeat_byte(7) };
+        let metrics = Metrics::new();
         let checkpoints = Checkpoints::new(CheckpointsSetup {
             domain,
             quorum_bps: 6_667,
             store,
             collectors,
             submitter: NoSubmitter.start().recipient(),
-            metrics: Metrics::new(),
+            metrics: metrics.clone(),
             loaded: Loaded { checkpoints: Vec::new(), divergences: Vec::new(), next_id: 1 },
             signers: HashMap::new(),
         })
@@ -1670,5 +1681,10 @@ mod tests {
         let status = status.unwrap();
         assert_eq!(status.state, CheckpointState::Attested);
         assert_eq!(status.signers.len(), 4);
+        // Counted when the collector really closed: nobody missed it.
+        for operator in &f.operators {
+            let missed = metrics.missed.get_or_create(&vec![("operator", operator.to_string())]);
+            assert_eq!(missed.get(), 0, "{operator} counted as missing a checkpoint it signed");
+        }
     }
 }
