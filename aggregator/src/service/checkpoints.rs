@@ -861,6 +861,10 @@ fn invalid_signature(id: u64, operator: Address) -> ApiFailure {
     )
 }
 
+fn checkpoint_closed(id: u64) -> ApiFailure {
+    ApiFailure::conflict("checkpoint_closed", format!("checkpoint {id} no longer takes signatures"))
+}
+
 fn stopping() -> ApiFailure {
     ApiFailure::unavailable("the aggregator is stopping")
 }
@@ -941,10 +945,7 @@ impl Checkpoints {
             }
             Err(CollectError::Closed(id)) => {
                 self.metrics.signature("checkpoint_closed");
-                return Err(ApiFailure::conflict(
-                    "checkpoint_closed",
-                    format!("checkpoint {id} no longer takes signatures"),
-                ));
+                return Err(checkpoint_closed(id));
             }
         };
         let entry = self.entries.get_mut(&id).ok_or_else(|| unknown_checkpoint(id))?;
@@ -952,9 +953,7 @@ impl Checkpoints {
         entry.awaiting.push(Awaiting { operator, signature, status, answer });
         Ok(receipt)
     }
-}
 
-impl Checkpoints {
     /// Checks, as one batch, every signature of checkpoint `id` whose
     /// sender waits, unless a check of it is already running: that one
     /// calls again when it is done, so whatever arrived meanwhile forms the
@@ -979,12 +978,7 @@ impl Checkpoints {
         let check = self.collectors.send(VerifyPending { id, awaited: awaited.clone() });
         ctx.spawn(check.into_actor(self).map(move |settled, act, ctx| match settled {
             Ok(Ok(settled)) => act.apply_batch(id, awaited, settled, ctx),
-            Ok(Err(CollectError::Closed(_))) => act.fail_awaiting(id, |_| {
-                ApiFailure::conflict(
-                    "checkpoint_closed",
-                    format!("checkpoint {id} no longer takes signatures"),
-                )
-            }),
+            Ok(Err(CollectError::Closed(_))) => act.fail_awaiting(id, |_| checkpoint_closed(id)),
             Ok(Err(CollectError::Refused(_))) | Err(_) => act.fail_awaiting(id, |_| stopping()),
         }));
     }
