@@ -42,7 +42,7 @@ use super::{
     metrics::Metrics,
     store::{
         ForgetSignatures, Loaded, RecordProposal, RecordRejection, RecordSignatures, RecordState,
-        StoreActor, StoredCheckpoint, now_ms,
+        StoreActor, StoreError, StoredCheckpoint, now_ms,
     },
 };
 use crate::quorum::{Added, Aggregate, Rejected, SignatureStatus, SignerSet, needed_weight};
@@ -865,6 +865,20 @@ fn checkpoint_closed(id: u64) -> ApiFailure {
     ApiFailure::conflict("checkpoint_closed", format!("checkpoint {id} no longer takes signatures"))
 }
 
+/// Sends `message` to the store and waits until it is written.
+async fn write<M, T>(store: &Addr<StoreActor>, message: M) -> Result<T, ApiFailure>
+where
+    M: Message<Result = Result<T, StoreError>> + Send + 'static,
+    T: Send + 'static,
+    StoreActor: Handler<M>,
+{
+    store
+        .send(message)
+        .await
+        .map_err(|_| stopping())?
+        .map_err(|e| ApiFailure::internal(e.to_string()))
+}
+
 fn stopping() -> ApiFailure {
     ApiFailure::unavailable("the aggregator is stopping")
 }
@@ -1050,23 +1064,15 @@ impl Checkpoints {
         let store = self.store.clone();
         let record = async move {
             if !forgotten.is_empty() {
-                store
-                    .send(ForgetSignatures { checkpoint_id: id, operators: forgotten.clone() })
-                    .await
-                    .map_err(|_| stopping())?
-                    .map_err(|e| ApiFailure::internal(e.to_string()))?;
+                let forget = ForgetSignatures { checkpoint_id: id, operators: forgotten.clone() };
+                write(&store, forget).await?;
             }
-            store
-                .send(RecordSignatures { checkpoint_id: id, signatures: verified.clone() })
-                .await
-                .map_err(|_| stopping())?
-                .map_err(|e| ApiFailure::internal(e.to_string()))?;
+            write(&store, RecordSignatures { checkpoint_id: id, signatures: verified.clone() })
+                .await?;
             if quorum {
-                store
-                    .send(RecordState { id, state: CheckpointState::Submitting, inclusion: None })
-                    .await
-                    .map_err(|_| stopping())?
-                    .map_err(|e| ApiFailure::internal(e.to_string()))?;
+                let submitting =
+                    RecordState { id, state: CheckpointState::Submitting, inclusion: None };
+                write(&store, submitting).await?;
             }
             Ok::<_, ApiFailure>((verified, forgotten))
         };
@@ -1230,7 +1236,7 @@ impl Handler<ReceiveRejection> for Checkpoints {
                     signature: rejection.signature.clone(),
                 })
                 .await
-                .map_err(|_| ApiFailure::unavailable("the aggregator is stopping"))?;
+                .map_err(|_| stopping())?;
             if !valid {
                 return Err(ApiFailure::bad_request(
                     "invalid_signature",
@@ -1240,14 +1246,9 @@ impl Handler<ReceiveRejection> for Checkpoints {
                     ),
                 ));
             }
-            let new = store
-                .send(RecordRejection {
-                    rejection: rejection.clone(),
-                    divergences: divergences.clone(),
-                })
-                .await
-                .map_err(|_| ApiFailure::unavailable("the aggregator is stopping"))?
-                .map_err(|e| ApiFailure::internal(e.to_string()))?;
+            let record =
+                RecordRejection { rejection: rejection.clone(), divergences: divergences.clone() };
+            let new = write(&store, record).await?;
             Ok((rejection, divergences, new))
         };
         AtomicResponse::new(Box::pin(work.into_actor(self).map(move |result, act, _| {
