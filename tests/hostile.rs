@@ -861,7 +861,15 @@ async fn an_operator_facing_a_malicious_aggregator_signs_nothing_wrong_and_keeps
     };
     let mut tally: Vec<(&str, String)> = Vec::new();
 
-    let tip = l2.safe_head().await.unwrap().l2BlockNumber;
+    // Two heights a few blocks back: wait until the L2 has them (the first
+    // checkpoint can land before it has 5 blocks).
+    let reader = &l2;
+    let tip = wait_for("an L2 at least 5 blocks high", LONG, || async move {
+        let tip = reader.safe_head().await?.l2BlockNumber;
+        Ok((tip >= 5).then_some(tip))
+    })
+    .await
+    .unwrap();
     let (h1, h2) = (tip - 4, tip - 3);
     let (true1, true2) = (truth(h1).await, truth(h2).await);
     let fake = Commitment { stateRoot: B256::repeat_byte(0xfa), ..true1.clone() };
