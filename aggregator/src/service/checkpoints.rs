@@ -426,8 +426,9 @@ impl Actor for Checkpoints {
                     let _ = collectors.send(AddSignature { id, operator, signature }).await;
                 }
                 // One batch check of everything stored (nothing waits).
-                let Ok(Ok(settled)) =
-                    collectors.send(VerifyPending { id, awaited: Vec::new() }).await
+                let Ok(Ok(settled)) = collectors
+                    .send(VerifyPending { id, awaited: Vec::new(), aggregate: true })
+                    .await
                 else {
                     tracing::error!(checkpoint = id, "cannot re-check the stored signatures");
                     continue;
@@ -989,7 +990,8 @@ impl Checkpoints {
         entry.verifying = true;
         let awaited: Vec<(Address, Bytes)> =
             entry.awaiting.iter().map(|a| (a.operator, a.signature.clone())).collect();
-        let check = self.collectors.send(VerifyPending { id, awaited: awaited.clone() });
+        let aggregate = entry.state == CheckpointState::Open;
+        let check = self.collectors.send(VerifyPending { id, awaited: awaited.clone(), aggregate });
         ctx.spawn(check.into_actor(self).map(move |settled, act, ctx| match settled {
             Ok(Ok(settled)) => act.apply_batch(id, awaited, settled, ctx),
             Ok(Err(CollectError::Closed(_))) => act.fail_awaiting(id, |_| checkpoint_closed(id)),
@@ -1138,6 +1140,9 @@ impl Checkpoints {
                 aggregate,
             });
         }
+        // Every sender of the batch sees the checkpoint as it now stands:
+        // built once per batch, not once per signature (O(table) each).
+        let now = self.receipt(id, ReceiptStatus::Accepted);
         for awaiting in settled_now {
             let operator = awaiting.operator;
             let verdict = verdicts.get(&(operator, awaiting.signature.clone()));
@@ -1146,7 +1151,7 @@ impl Checkpoints {
                     ReceiptStatus::Duplicate => "duplicate",
                     _ => "accepted",
                 });
-                Ok(self.receipt(id, awaiting.status))
+                Ok(Receipt { status: awaiting.status, ..now.clone() })
             } else {
                 self.metrics.signature("invalid_signature");
                 Err(invalid_signature(id, operator))

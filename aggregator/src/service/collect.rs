@@ -107,13 +107,17 @@ pub struct VerifyPending {
     pub id: u64,
     /// The signatures whose senders wait for a verdict: operator and bytes.
     pub awaited: Vec<(Address, Bytes)>,
+    /// Whether to build the aggregate once the quorum is met: only a
+    /// checkpoint still open (or resumed on a restart) needs it, so the
+    /// batches of late signatures do not rebuild one for nothing.
+    pub aggregate: bool,
 }
 
 impl Handler<VerifyPending> for Collectors {
     type Result = Result<Settled, CollectError>;
     fn handle(&mut self, msg: VerifyPending, _: &mut SyncContext<Self>) -> Self::Result {
         let collector = self.open.get_mut(&msg.id).ok_or(CollectError::Closed(msg.id))?;
-        Ok(settle(collector, &msg.awaited))
+        Ok(settle(collector, &msg.awaited, msg.aggregate))
     }
 }
 
@@ -132,16 +136,22 @@ pub struct Settled {
     pub collected_weight: U256,
 }
 
-/// Checks every pending signature of `collector` and, once the valid ones
-/// carry a quorum, aggregates them: what [`VerifyPending`] does with the
-/// checkpoint's collector. Pure (CPU only): the fuzz targets (`fuzz/`) call
-/// it as the actor does, after [`QuorumCollector::add`].
-pub fn settle(collector: &mut QuorumCollector, awaited: &[(Address, Bytes)]) -> Settled {
-    collector.verify_pending();
-    let aggregate = match collector.try_finish() {
-        Outcome::Ready(aggregate) => Some(*aggregate),
-        Outcome::Waiting { .. } => None,
+/// Checks every pending signature of `collector` and, if `aggregate` and
+/// the valid ones carry a quorum, aggregates them: what [`VerifyPending`]
+/// does with the checkpoint's collector. Pure (CPU only): the fuzz targets
+/// (`fuzz/`) call it as the actor does, after [`QuorumCollector::add`].
+pub fn settle(
+    collector: &mut QuorumCollector,
+    awaited: &[(Address, Bytes)],
+    aggregate: bool,
+) -> Settled {
+    let aggregate = match aggregate.then(|| collector.try_finish()) {
+        Some(Outcome::Ready(aggregate)) => Some(*aggregate),
+        Some(Outcome::Waiting { .. }) | None => None,
     };
+    // `try_finish` checks nothing below the quorum (and was not called
+    // without `aggregate`): whatever is still pending is checked here.
+    collector.verify_pending();
     Settled {
         verdicts: awaited
             .iter()

@@ -81,7 +81,7 @@ pub fn signature(data: &[u8]) {
 
 /// Settles a batch as the `Collectors` actor does and checks what it says.
 fn check_settled(collector: &mut QuorumCollector, awaited: &[(Address, Bytes)]) {
-    let settled = settle(collector, awaited);
+    let settled = settle(collector, awaited, true);
     assert_eq!(settled.verdicts.len(), awaited.len());
     assert!(settled.verdicts.iter().all(|status| *status != SignatureStatus::Pending));
     assert!(settled.collected_weight <= collector.signer_set().total_weight());

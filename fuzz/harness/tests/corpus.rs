@@ -103,7 +103,7 @@ fn real_seeds_reach_past_the_decoders() {
     for body in session.split(|&byte| byte == 0) {
         let signed: SignedCheckpoint = serde_json::from_slice(body).unwrap();
         collector.add(signed.operator, &signed.signature).unwrap();
-        let settled = settle(&mut collector, &[(signed.operator, signed.signature)]);
+        let settled = settle(&mut collector, &[(signed.operator, signed.signature)], true);
         assert_eq!(settled.verdicts, [SignatureStatus::Verified], "a real signature verifies");
         aggregates += usize::from(settled.aggregate.is_some());
     }
