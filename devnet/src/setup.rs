@@ -430,20 +430,45 @@ fn revert_reason(error: &alloy::contract::Error) -> String {
     }
 }
 
-/// Free TCP ports on 127.0.0.1, distinct: each listener is held until all
-/// are chosen. Another process could still take one before its node binds
-/// it; on one developer machine that is rare, and the node then fails
-/// loudly.
+/// Where the nodes' ports are chosen: below Linux's default ephemeral range
+/// (32768–60999). A port the kernel hands out for `bind(0)` is ephemeral,
+/// and between its choice and the node's own bind any outgoing connection
+/// of the process (RPC clients of a parallel test) could take it as its
+/// local port: seen as `AddrInUse` in CI. Ports below the range are never
+/// given to outgoing connections.
+const NODE_PORTS: std::ops::Range<u32> = 20_000..32_000;
+
+/// How many ports this process has handed out (devnets in parallel tests
+/// take successive ones).
+static PORTS_TAKEN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Free TCP ports on 127.0.0.1, distinct, from [`NODE_PORTS`]: each
+/// listener is held until all are chosen. Successive calls in one process
+/// move on through the range, from an offset set by the process id so that
+/// two processes rarely start at the same port; a port another process
+/// holds fails its bind here and is skipped.
 pub(crate) fn free_ports(count: usize) -> Result<Vec<u16>, DevnetError> {
-    let listeners = (0..count)
-        .map(|_| TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| DevnetError::io("bind", "127.0.0.1:0", source))?;
-    listeners
-        .iter()
-        .map(|listener| listener.local_addr().map(|addr| addr.port()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| DevnetError::io("bind", "127.0.0.1:0", source))
+    let span = NODE_PORTS.end - NODE_PORTS.start;
+    let offset = std::process::id().wrapping_mul(7_919) % span;
+    let mut listeners = Vec::with_capacity(count);
+    for _ in 0..span {
+        if listeners.len() == count {
+            break;
+        }
+        let taken = PORTS_TAKEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Ok(port) = u16::try_from(NODE_PORTS.start + (offset + taken) % span) else { continue };
+        if let Ok(listener) = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))) {
+            listeners.push((port, listener));
+        }
+    }
+    if listeners.len() < count {
+        let no_port = std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            format!("no {count} free ports between {} and {}", NODE_PORTS.start, NODE_PORTS.end),
+        );
+        return Err(DevnetError::io("bind", "127.0.0.1", no_port));
+    }
+    Ok(listeners.into_iter().map(|(port, _)| port).collect())
 }
 
 /// What every node's `[[rollups]]` lists.
